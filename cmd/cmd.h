@@ -1,0 +1,52 @@
+/* skiff — the CLI: one file per verb, cmd-<verb>.c, each with
+ *   int sk_cmd_<verb> (int argc, char **argv, GError **error);
+ * returning the exit status.  A verb that fails returns SK_CMD_FAILED with
+ * @error set; main() prints it once and picks the exit status. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SK_CMD_FAILED (-1)
+
+typedef int (*SkCmdFn) (int argc, char **argv, GError **error);
+
+typedef struct {
+  const char *name;
+  SkCmdFn fn;
+  const char *summary;
+  gboolean hidden;
+} SkCmd;
+
+/* The global options, set by main() before any verb runs. */
+typedef struct {
+  gboolean verbose;
+  char *root; /* the store's root directory (absolute) */
+} SkGlobals;
+
+extern SkGlobals sk_globals;
+
+/* Output formats of listing/inspecting verbs. */
+typedef enum { SK_FORMAT_TABLE, SK_FORMAT_JSON } SkFormat;
+
+/* Parses a --format value ("table", "json"); fails with SK_ERROR_USAGE. */
+gboolean sk_cmd_parse_format (const char *value, SkFormat *out, GError **error);
+
+/* Parses @argv with @entries, usage line "skiff VERB PARAMS".  Leaves the
+ * positional arguments in argv; fails with a usage error for an unknown
+ * flag.  `--help` prints the help and exits 0. */
+gboolean sk_cmd_parse (const char *verb, const char *params, const char *summary,
+                       const GOptionEntry *entries, int *argc, char ***argv, GError **error);
+
+/* Fails with a usage error unless min <= argc-1 <= max (max < 0: no limit). */
+gboolean sk_cmd_check_args (const char *verb, int argc, int min, int max, GError **error);
+
+/* Prints @json (a jansson json_t *) to stdout, indented, with a newline. */
+void sk_cmd_print_json (void *json);
+
+#define SK_DECLARE_CMD(verb) int sk_cmd_##verb (int argc, char **argv, GError **error)
+SK_DECLARE_CMD (version);
+SK_DECLARE_CMD (doctor);
+
+G_END_DECLS

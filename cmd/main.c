@@ -1,0 +1,141 @@
+/* skiff — entry point: global options, then dispatch to a verb. */
+#include "cmd/cmd.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/cleanup.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+SkGlobals sk_globals;
+
+static const SkCmd commands[] = {
+  { "doctor", sk_cmd_doctor, "Check that this machine can run skiff's VMs" },
+  { "version", sk_cmd_version, "Show skiff's version" },
+  { NULL },
+};
+
+static void
+print_usage (FILE *f)
+{
+  fprintf (f,
+           "Usage: skiff [GLOBAL OPTIONS] COMMAND [ARGS...]\n"
+           "\n"
+           "Virtual machines as easy to share and run as containers.\n"
+           "\n"
+           "Global options:\n"
+           "  -h, --help         Show this help\n"
+           "  -v, --verbose      Log what skiff does (commands it runs) to stderr\n"
+           "      --root DIR     The store's directory (default: $SKIFF_ROOT, else\n"
+           "                     $XDG_DATA_HOME/skiff, /var/lib/skiff for root)\n"
+           "      --version      Show skiff's version\n"
+           "\n"
+           "Commands:\n");
+  for (const SkCmd *c = commands; c->name; c++)
+    if (!c->hidden)
+      fprintf (f, "  %-12s %s\n", c->name, c->summary);
+  fprintf (f, "\nRun 'skiff COMMAND --help' for more information on a command.\n");
+}
+
+static char *
+default_root (void)
+{
+  const char *env = g_getenv ("SKIFF_ROOT");
+  if (env && *env)
+    return g_strdup (env);
+  if (geteuid () == 0)
+    return g_strdup ("/var/lib/skiff");
+  return g_build_filename (g_get_user_data_dir (), "skiff", NULL);
+}
+
+/* Consumes global options before the verb; returns the verb's index in
+ * argv, or -1 with @error set. */
+static int
+parse_globals (int argc, char **argv, gboolean *out_help, gboolean *out_version, GError **error)
+{
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *a = argv[i];
+      if (g_str_equal (a, "-h") || g_str_equal (a, "--help"))
+        *out_help = TRUE;
+      else if (g_str_equal (a, "-v") || g_str_equal (a, "--verbose"))
+        sk_globals.verbose = TRUE;
+      else if (g_str_equal (a, "--version"))
+        *out_version = TRUE;
+      else if (g_str_equal (a, "--root") || g_str_has_prefix (a, "--root="))
+        {
+          const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+          if (v == NULL || *v == '\0')
+            return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "option '--root' needs a directory"), -1;
+          g_free (sk_globals.root);
+          sk_globals.root = g_strdup (v);
+        }
+      else
+        return g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
+                            "unknown option '%s' (see 'skiff --help')", a), -1;
+    }
+  return i;
+}
+
+static int
+run (int argc, char **argv, GError **error)
+{
+  gboolean help = FALSE, version = FALSE;
+  int v = parse_globals (argc, argv, &help, &version, error);
+  if (v < 0)
+    return SK_CMD_FAILED;
+  sk_log_set_verbose (sk_globals.verbose || sk_log_get_verbose ());
+  if (sk_globals.root == NULL)
+    sk_globals.root = default_root ();
+  if (!g_path_is_absolute (sk_globals.root))
+    {
+      g_autofree char *cwd = g_get_current_dir ();
+      char *abs = g_build_filename (cwd, sk_globals.root, NULL);
+      g_free (sk_globals.root);
+      sk_globals.root = abs;
+    }
+  if (version)
+    return sk_cmd_version (1, (char *[]) { (char *) "version", NULL }, error);
+  if (v >= argc)
+    {
+      print_usage (help ? stdout : stderr);
+      return help ? 0 : 2;
+    }
+  char *hargv[] = { NULL, (char *) "--help", NULL };
+  if (g_str_equal (argv[v], "help"))
+    {
+      if (v + 1 >= argc)
+        return print_usage (stdout), 0;
+      hargv[0] = argv[v + 1];
+      v = 0;
+      argv = hargv;
+      argc = 2;
+    }
+  for (const SkCmd *c = commands; c->name; c++)
+    if (g_str_equal (c->name, argv[v]))
+      return c->fn (argc - v, argv + v, error);
+  g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "'%s' is not a skiff command (see 'skiff --help')", argv[v]);
+  return SK_CMD_FAILED;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_set_prgname ("skiff");
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+  g_autoptr (GError) error = NULL;
+  int status = run (argc, argv, &error);
+  fflush (stdout);
+  if (status == SK_CMD_FAILED || error != NULL)
+    {
+      fprintf (stderr, "skiff: %s\n", error ? error->message : "failed");
+      if (status == SK_CMD_FAILED)
+        status = sk_error_exit_status (error) ?: 1;
+    }
+  g_free (sk_globals.root);
+  return status;
+}

@@ -1,0 +1,109 @@
+#include "common/util.h"
+#include "common/error.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+gboolean
+sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error)
+{
+  sk_debug_argv (argv);
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (argv,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
+  if (proc == NULL)
+    return g_prefix_error (error, "%s: ", argv[0]), FALSE;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  if (!g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, error))
+    return g_prefix_error (error, "%s: ", argv[0]), FALSE;
+  if (!g_subprocess_get_successful (proc))
+    {
+      g_autofree char *base = g_path_get_basename (argv[0]);
+      g_strchomp (err);
+      const char *last = strrchr (err, '\n');
+      last = last ? last + 1 : err;
+      if (g_subprocess_get_if_signaled (proc))
+        g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: killed by signal %d%s%s", base,
+                     g_subprocess_get_term_sig (proc), *last ? ": " : "", last);
+      else
+        g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: exit status %d%s%s", base,
+                     g_subprocess_get_exit_status (proc), *last ? ": " : "", last);
+      return FALSE;
+    }
+  if (out_stdout)
+    *out_stdout = g_steal_pointer (&out);
+  return TRUE;
+}
+
+gboolean
+sk_file_write_atomic (const char *path, const void *data, gsize len, int mode, GError **error)
+{
+  g_autofree char *tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
+  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0)
+    return sk_error_from_errno (error, errno, "creating '%s'", tmp);
+  const char *p = data;
+  gsize left = len;
+  while (left > 0)
+    {
+      ssize_t n = write (fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int errsv = errno;
+          close (fd);
+          unlink (tmp);
+          return sk_error_from_errno (error, errsv, "writing '%s'", path);
+        }
+      p += n;
+      left -= n;
+    }
+  if (fchmod (fd, mode) < 0 || fsync (fd) < 0 || close (fd) < 0)
+    {
+      int errsv = errno;
+      unlink (tmp);
+      return sk_error_from_errno (error, errsv, "writing '%s'", path);
+    }
+  if (rename (tmp, path) < 0)
+    {
+      int errsv = errno;
+      unlink (tmp);
+      return sk_error_from_errno (error, errsv, "renaming into '%s'", path);
+    }
+  return TRUE;
+}
+
+char *
+sk_format_size (guint64 bytes)
+{
+  static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+  double v = bytes;
+  guint u = 0;
+  while (v >= 1024 && u + 1 < G_N_ELEMENTS (units))
+    v /= 1024, u++;
+  if (u == 0)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " B", bytes);
+  return g_strdup_printf (v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+char *
+sk_format_age (gint64 then, gint64 now)
+{
+  gint64 d = now - then;
+  if (d < 0)
+    d = 0;
+  if (d < 2)
+    return g_strdup ("Less than a second ago");
+  if (d < 60)
+    return g_strdup_printf ("%" G_GINT64_FORMAT " seconds ago", d);
+  if (d < 3600)
+    return d < 120 ? g_strdup ("About a minute ago") : g_strdup_printf ("%" G_GINT64_FORMAT " minutes ago", d / 60);
+  if (d < 86400)
+    return d < 7200 ? g_strdup ("About an hour ago") : g_strdup_printf ("%" G_GINT64_FORMAT " hours ago", d / 3600);
+  return d < 172800 ? g_strdup ("1 day ago") : g_strdup_printf ("%" G_GINT64_FORMAT " days ago", d / 86400);
+}

@@ -1,0 +1,24 @@
+/* skiff — small shared helpers: subprocesses and atomic files. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* Runs @argv to completion (argv[0] looked up in PATH), logging it at debug
+ * level.  On success stores its stdout in @out_stdout (may be NULL).  A
+ * non-zero exit fails with SK_ERROR_CHILD_FAILED: "<prog>: <last stderr line>". */
+gboolean sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error);
+
+/* Writes @len bytes to @path through a temporary in the same directory,
+ * fsync, rename: readers see the old or the new file, never a torn one. */
+gboolean sk_file_write_atomic (const char *path, const void *data, gsize len,
+                               int mode, GError **error);
+
+/* Human-readable byte size ("1.5 GiB", "512 B"). */
+char *sk_format_size (guint64 bytes);
+
+/* "3 seconds ago", "2 hours ago", for `ps`/`images`. */
+char *sk_format_age (gint64 unix_then, gint64 unix_now);
+
+G_END_DECLS
