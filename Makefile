@@ -71,7 +71,7 @@ ifneq ($(SANITIZE),1)
 endif
 
 check-unit: $(UNIT_BINS) $(SKIFF_BIN)
-	SK_SRCDIR=$(CURDIR) prove -f -e '' $(UNIT_BINS:%=% --tap)
+	SK_SRCDIR=$(CURDIR) prove -f $(UNIT_BINS)
 
 check-e2e: $(SKIFF_BIN)
 	SKIFF=$(CURDIR)/$(SKIFF_BIN) SK_SRCDIR=$(CURDIR) prove -f $(sort $(wildcard tests/e2e/t-*.sh))
