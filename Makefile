@@ -44,18 +44,21 @@ all: $(SKIFF_BIN)
 
 $(BUILDDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBSKIFF): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(SKIFF_BIN): $(CMD_OBJS) $(LIBSKIFF)
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBSKIFF) $(PKG_LIBS) -lm
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBSKIFF) $(PKG_LIBS) -lm
 
 $(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIBSKIFF)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIBSKIFF) $(PKG_LIBS) -lm
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIBSKIFF) $(PKG_LIBS) -lm
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_BINS:=.d)
 

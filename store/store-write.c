@@ -1,0 +1,417 @@
+/* skiff — the store: writing blobs and images, tags, holds. */
+#include "store/store-private.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "oci/digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define COPY_CHUNK (1 << 20)
+
+char *
+sk_store_object_path (const char *object)
+{
+  return g_strdup_printf ("objects/%c%c/%s.file", object[0], object[1], object + 2);
+}
+
+static char *
+blob_tree_path (const char *dir, const char *digest, const char *suffix)
+{
+  return g_strdup_printf ("%s/%s%s", dir, sk_digest_hex (digest), suffix ? suffix : "");
+}
+
+/* Indexes tree path -> object over every stored image's tree. */
+static void
+add_tree_entries (SkStore *store, GFile *root, const char *dir, GHashTable *index)
+{
+  g_autoptr (GFile) d = g_file_get_child (root, dir);
+  g_autoptr (GFileEnumerator) e = g_file_enumerate_children (d, "standard::name", G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                                              NULL, NULL);
+  if (e == NULL)
+    return;
+  GFileInfo *info;
+  GFile *child;
+  while (g_file_enumerator_iterate (e, &info, &child, NULL, NULL) && info)
+    {
+      if (!ostree_repo_file_ensure_resolved ((OstreeRepoFile *) child, NULL))
+        continue;
+      char *key = g_strdup_printf ("%s/%s", dir, g_file_info_get_name (info));
+      g_hash_table_replace (index, key, g_strdup (ostree_repo_file_get_checksum ((OstreeRepoFile *) child)));
+    }
+}
+
+static GHashTable *
+blob_index (SkStore *store)
+{
+  GHashTable *index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) images = sk_store_list_refs (store, SK_REF_IMAGES_DIR, NULL);
+  if (images == NULL)
+    return index;
+  GHashTableIter it_commit;
+  gpointer v_commit;
+  g_hash_table_iter_init (&it_commit, images);
+  while (g_hash_table_iter_next (&it_commit, NULL, &v_commit))
+    {
+      const char *commit = v_commit;
+      g_autoptr (GFile) root = NULL;
+      if (!ostree_repo_read_commit (store->repo, commit, &root, NULL, NULL, NULL))
+        continue;
+      add_tree_entries (store, root, "layers", index);
+      add_tree_entries (store, root, "boot", index);
+    }
+  return index;
+}
+
+char *
+sk_store_find_blob (SkStore *store, const char *tree_path)
+{
+  g_autoptr (GHashTable) index = blob_index (store);
+  const char *obj = g_hash_table_lookup (index, tree_path);
+  if (obj == NULL)
+    return NULL;
+  gboolean have = FALSE;
+  if (!ostree_repo_has_object (store->repo, OSTREE_OBJECT_TYPE_FILE, obj, &have, NULL, NULL) || !have)
+    return NULL;
+  return g_strdup (obj);
+}
+
+static SkStoreBlob *
+blob_new (const char *tree_path, const char *object, guint64 size)
+{
+  SkStoreBlob *b = g_new0 (SkStoreBlob, 1);
+  b->tree_path = g_strdup (tree_path);
+  b->object = g_strdup (object);
+  b->size = size;
+  return b;
+}
+
+/* Copies @fd into @writer while hashing: one read of the source. */
+static char *
+stream_into (int fd, guint64 size, GOutputStream *writer, GError **error)
+{
+  g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  guint64 left = size;
+  while (left > 0)
+    {
+      ssize_t n = read (fd, buf, MIN (left, COPY_CHUNK));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return sk_error_from_errno (error, errno, "reading"), NULL;
+      if (n == 0)
+        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA,
+                            "file shrank while reading (%" G_GUINT64_FORMAT " bytes missing)", left), NULL;
+      sk_hasher_update (h, buf, n);
+      if (!g_output_stream_write_all (writer, buf, n, NULL, NULL, error))
+        return NULL;
+      left -= n;
+    }
+  return sk_hasher_finish (h);
+}
+
+SkStoreBlob *
+sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
+                     const char *expected_digest, char **out_digest, GError **error)
+{
+  if (expected_digest)
+    {
+      g_autofree char *path = blob_tree_path (dir, expected_digest, suffix);
+      g_autofree char *obj = sk_store_find_blob (store, path);
+      struct stat st;
+      if (obj && fstat (fd, &st) == 0)
+        {
+          sk_debug ("blob %s already stored", expected_digest);
+          if (out_digest)
+            *out_digest = g_strdup (expected_digest);
+          return blob_new (path, obj, st.st_size);
+        }
+    }
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return sk_error_from_errno (error, errno, "stat"), NULL;
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return sk_error_from_errno (error, errno, "seeking"), NULL;
+  (void) posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  g_autoptr (OstreeContentWriter) w = ostree_repo_write_regfile (store->repo, NULL, 0, 0, SK_BLOB_MODE, st.st_size,
+                                                                  NULL, error);
+  if (w == NULL)
+    return NULL;
+  g_autofree char *digest = stream_into (fd, st.st_size, G_OUTPUT_STREAM (w), error);
+  if (digest == NULL)
+    return NULL;
+  if (expected_digest && !g_str_equal (expected_digest, digest))
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
+                        "digest mismatch: expected '%s', got '%s'", expected_digest, digest), NULL;
+  g_autofree char *obj = ostree_content_writer_finish (w, NULL, error);
+  if (obj == NULL)
+    return NULL;
+  g_autofree char *path = blob_tree_path (dir, digest, suffix);
+  if (out_digest)
+    *out_digest = g_steal_pointer (&digest);
+  return blob_new (path, obj, st.st_size);
+}
+
+char *
+sk_store_write_small (SkStore *store, GBytes *bytes, GError **error)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+  return ostree_repo_write_regfile_inline (store->repo, NULL, 0, 0, SK_BLOB_MODE, NULL, data, len, NULL, error);
+}
+
+/* ---- commits ---- */
+
+static char *
+dirmeta_checksum (SkStore *store, GError **error)
+{
+  g_autoptr (GFileInfo) info = g_file_info_new ();
+  g_file_info_set_attribute_uint32 (info, "unix::uid", 0);
+  g_file_info_set_attribute_uint32 (info, "unix::gid", 0);
+  g_file_info_set_attribute_uint32 (info, "unix::mode", S_IFDIR | 0755);
+  g_autoptr (GVariant) meta = ostree_create_directory_metadata (info, NULL);
+  g_autofree guchar *csum = NULL;
+  if (!ostree_repo_write_metadata (store->repo, OSTREE_OBJECT_TYPE_DIR_META, NULL, meta, &csum, NULL, error))
+    return NULL;
+  return ostree_checksum_from_bytes (csum);
+}
+
+static gboolean
+mtree_add (OstreeMutableTree *root, const char *dirmeta, const char *tree_path, const char *object,
+           GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (tree_path);
+  g_autofree char *base = g_path_get_basename (tree_path);
+  OstreeMutableTree *parent = root;
+  g_autoptr (OstreeMutableTree) sub = NULL;
+  if (!g_str_equal (dir, "."))
+    {
+      if (!ostree_mutable_tree_ensure_dir (root, dir, &sub, error))
+        return FALSE;
+      ostree_mutable_tree_set_metadata_checksum (sub, dirmeta);
+      parent = sub;
+    }
+  return ostree_mutable_tree_replace_file (parent, base, object, error);
+}
+
+static char *
+write_commit (SkStore *store, const char *digest, GBytes *manifest, GBytes *config, GPtrArray *blobs,
+              GError **error)
+{
+  g_autofree char *dirmeta = dirmeta_checksum (store, error);
+  if (dirmeta == NULL)
+    return NULL;
+  g_autoptr (OstreeMutableTree) mtree = ostree_mutable_tree_new ();
+  ostree_mutable_tree_set_metadata_checksum (mtree, dirmeta);
+  g_autofree char *mobj = sk_store_write_small (store, manifest, error);
+  g_autofree char *cobj = mobj ? sk_store_write_small (store, config, error) : NULL;
+  if (cobj == NULL || !mtree_add (mtree, dirmeta, "manifest.json", mobj, error)
+      || !mtree_add (mtree, dirmeta, "config.json", cobj, error))
+    return NULL;
+  guint64 size = g_bytes_get_size (manifest) + g_bytes_get_size (config);
+  for (guint i = 0; i < blobs->len; i++)
+    {
+      SkStoreBlob *b = blobs->pdata[i];
+      if (!mtree_add (mtree, dirmeta, b->tree_path, b->object, error))
+        return NULL;
+      size += b->size;
+    }
+  g_autoptr (GFile) root = NULL;
+  if (!ostree_repo_write_mtree (store->repo, mtree, &root, NULL, error))
+    return NULL;
+  g_auto (GVariantDict) md;
+  g_variant_dict_init (&md, NULL);
+  g_variant_dict_insert (&md, SK_META_DIGEST, "s", digest);
+  g_variant_dict_insert (&md, SK_META_SIZE, "t", size);
+  g_autoptr (GVariant) meta = g_variant_ref_sink (g_variant_dict_end (&md));
+  char *commit = NULL;
+  if (!ostree_repo_write_commit (store->repo, NULL, "skiff image", digest, meta, OSTREE_REPO_FILE (root),
+                                 &commit, NULL, error))
+    return NULL;
+  return commit;
+}
+
+static gboolean
+resolve_ref (SkStore *store, const char *ref, char **out_commit, GError **error)
+{
+  return ostree_repo_resolve_rev_ext (store->repo, ref, TRUE, OSTREE_REPO_RESOLVE_REV_EXT_NONE, out_commit,
+                                      error);
+}
+
+char *
+sk_store_commit_image (SkStore *store, GBytes *manifest, GBytes *config, GPtrArray *blobs, const char *tag,
+                       GError **error)
+{
+  gsize mlen;
+  const void *mdata = g_bytes_get_data (manifest, &mlen);
+  g_autofree char *digest = sk_digest_bytes (SK_DIGEST_SHA256, mdata, mlen);
+  g_autofree char *image_ref = sk_store_image_ref (digest);
+  g_autofree char *commit = NULL;
+  if (!resolve_ref (store, image_ref, &commit, error))
+    return NULL;
+  if (!ostree_repo_prepare_transaction (store->repo, NULL, NULL, error))
+    return NULL;
+  if (commit == NULL)
+    commit = write_commit (store, digest, manifest, config, blobs, error);
+  if (commit == NULL)
+    {
+      (void) ostree_repo_abort_transaction (store->repo, NULL, NULL);
+      return NULL;
+    }
+  ostree_repo_transaction_set_ref (store->repo, NULL, image_ref, commit);
+  if (tag)
+    {
+      g_autofree char *tag_ref = sk_store_tag_ref (tag);
+      ostree_repo_transaction_set_ref (store->repo, NULL, tag_ref, commit);
+    }
+  if (!ostree_repo_commit_transaction (store->repo, NULL, NULL, error))
+    {
+      (void) ostree_repo_abort_transaction (store->repo, NULL, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&digest);
+}
+
+/* ---- tags ---- */
+
+gboolean
+sk_store_tag (SkStore *store, const char *digest, const char *tag, GError **error)
+{
+  g_autofree char *image_ref = sk_store_image_ref (digest);
+  g_autofree char *commit = NULL;
+  if (!resolve_ref (store, image_ref, &commit, error))
+    return FALSE;
+  if (commit == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image '%s' not found", digest), FALSE;
+  g_autofree char *tag_ref = sk_store_tag_ref (tag);
+  return ostree_repo_set_ref_immediate (store->repo, NULL, tag_ref, commit, NULL, error);
+}
+
+static guint
+count_tags_of (GHashTable *tags, const char *commit)
+{
+  guint n = 0;
+  GHashTableIter it;
+  gpointer c;
+  g_hash_table_iter_init (&it, tags);
+  while (g_hash_table_iter_next (&it, NULL, &c))
+    n += g_str_equal (c, commit);
+  return n;
+}
+
+gboolean
+sk_store_untag (SkStore *store, const char *tag, gboolean *out_image_removed, GError **error)
+{
+  g_autofree char *tag_ref = sk_store_tag_ref (tag);
+  g_autofree char *commit = NULL;
+  if (!resolve_ref (store, tag_ref, &commit, error))
+    return FALSE;
+  if (commit == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image '%s' not found", tag), FALSE;
+  if (!ostree_repo_set_ref_immediate (store->repo, NULL, tag_ref, NULL, NULL, error))
+    return FALSE;
+  gboolean removed = FALSE;
+  g_autoptr (GHashTable) tags = sk_store_list_refs (store, SK_REF_TAGS_DIR, error);
+  if (tags == NULL)
+    return FALSE;
+  if (count_tags_of (tags, commit) == 0)
+    {
+      g_autoptr (GVariant) cv = NULL;
+      const char *digest = NULL;
+      if (!ostree_repo_load_variant (store->repo, OSTREE_OBJECT_TYPE_COMMIT, commit, &cv, error))
+        return FALSE;
+      g_autoptr (GVariant) meta = g_variant_get_child_value (cv, 0);
+      g_auto (GVariantDict) dict;
+      g_variant_dict_init (&dict, meta);
+      if (g_variant_dict_lookup (&dict, SK_META_DIGEST, "&s", &digest))
+        {
+          g_autoptr (GPtrArray) holders = sk_store_holders (store, digest);
+          if (holders->len == 0)
+            {
+              g_autofree char *image_ref = sk_store_image_ref (digest);
+              if (!ostree_repo_set_ref_immediate (store->repo, NULL, image_ref, NULL, NULL, error))
+                return FALSE;
+              removed = TRUE;
+            }
+        }
+    }
+  if (out_image_removed)
+    *out_image_removed = removed;
+  return TRUE;
+}
+
+gboolean
+sk_store_remove_image (SkStore *store, const char *digest, GError **error)
+{
+  g_autofree char *image_ref = sk_store_image_ref (digest);
+  g_autofree char *commit = NULL;
+  if (!resolve_ref (store, image_ref, &commit, error))
+    return FALSE;
+  if (commit == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image '%s' not found", digest), FALSE;
+  g_autoptr (GHashTable) tags = sk_store_list_refs (store, SK_REF_TAGS_DIR, error);
+  if (tags == NULL)
+    return FALSE;
+  GHashTableIter it_ref;
+  gpointer k_ref, v_ref;
+  g_hash_table_iter_init (&it_ref, tags);
+  while (g_hash_table_iter_next (&it_ref, &k_ref, &v_ref))
+    {
+      const char *ref = k_ref;
+      const char *c = v_ref;
+      if (!g_str_equal (c, commit))
+        continue;
+      g_autofree char *full = g_strconcat (SK_REF_TAGS, ref, NULL);
+      if (!ostree_repo_set_ref_immediate (store->repo, NULL, full, NULL, NULL, error))
+        return FALSE;
+    }
+  return ostree_repo_set_ref_immediate (store->repo, NULL, image_ref, NULL, NULL, error);
+}
+
+/* ---- holds ---- */
+
+static gboolean
+valid_holder (const char *holder)
+{
+  return *holder && strchr (holder, '/') == NULL && !g_str_equal (holder, ".") && !g_str_equal (holder, "..");
+}
+
+gboolean
+sk_store_hold (SkStore *store, const char *digest, const char *holder, GError **error)
+{
+  g_return_val_if_fail (valid_holder (holder), FALSE);
+  g_autofree char *dir = g_build_filename (store->holds_dir, sk_digest_hex (digest), NULL);
+  g_autofree char *path = g_build_filename (dir, holder, NULL);
+  if (g_mkdir_with_parents (dir, 0755) < 0)
+    return sk_error_from_errno (error, errno, "creating '%s'", dir);
+  return sk_file_write_atomic (path, "", 0, 0644, error);
+}
+
+gboolean
+sk_store_release (SkStore *store, const char *digest, const char *holder, GError **error)
+{
+  g_return_val_if_fail (valid_holder (holder), FALSE);
+  g_autofree char *dir = g_build_filename (store->holds_dir, sk_digest_hex (digest), NULL);
+  g_autofree char *path = g_build_filename (dir, holder, NULL);
+  if (unlink (path) < 0 && errno != ENOENT)
+    return sk_error_from_errno (error, errno, "removing '%s'", path);
+  (void) rmdir (dir);
+  return TRUE;
+}
+
+GPtrArray *
+sk_store_holders (SkStore *store, const char *digest)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *dir = g_build_filename (store->holds_dir, sk_digest_hex (digest), NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    if (!strstr (name, ".tmp-"))
+      g_ptr_array_add (out, g_strdup (name));
+  return out;
+}
