@@ -48,5 +48,30 @@ void sk_cmd_print_json (void *json);
 #define SK_DECLARE_CMD(verb) int sk_cmd_##verb (int argc, char **argv, GError **error)
 SK_DECLARE_CMD (version);
 SK_DECLARE_CMD (doctor);
+SK_DECLARE_CMD (images);
+SK_DECLARE_CMD (tag);
+SK_DECLARE_CMD (fsck);
+SK_DECLARE_CMD (prune);
+SK_DECLARE_CMD (system);
 
 G_END_DECLS
+
+/* ---- shared by the store verbs (cmd/common-store.c) ---- */
+#include "store/store.h"
+
+/* Opens the store at the global root and takes its shared lock. */
+SkStore *sk_cmd_open_store (GError **error);
+
+/* Normalises a user-typed image name into the full reference string the
+ * store uses ("ubuntu" -> "docker.io/library/ubuntu:latest"); fails with
+ * SK_ERROR_INVALID_REFERENCE (exit status 2). */
+char *sk_cmd_normalize_name (const char *name, GError **error);
+
+/* Finds an image by name (normalised), digest, or id prefix. */
+SkStoreImage *sk_cmd_lookup_image (SkStore *store, const char *name, GError **error);
+
+/* The familiar "repository" and "tag" of a full reference string. */
+void sk_cmd_split_familiar (const char *full, char **out_repo, char **out_tag);
+
+/* "sha256:abcdef123456" -> "abcdef123456" (12 hex digits). */
+char *sk_cmd_short_id (const char *digest);

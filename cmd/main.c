@@ -12,6 +12,11 @@
 SkGlobals sk_globals;
 
 static const SkCmd commands[] = {
+  { "images", sk_cmd_images, "List images" },
+  { "tag", sk_cmd_tag, "Give an image another name" },
+  { "prune", sk_cmd_prune, "Remove images and layers nothing uses" },
+  { "fsck", sk_cmd_fsck, "Verify every object in the store" },
+  { "system", sk_cmd_system, "Manage skiff (system df)" },
   { "doctor", sk_cmd_doctor, "Check that this machine can run skiff's VMs" },
   { "version", sk_cmd_version, "Show skiff's version" },
   { NULL },

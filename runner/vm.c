@@ -32,6 +32,7 @@ sk_vm_free (SkVm *vm)
   g_free (vm->initrd);
   g_free (vm->cmdline);
   g_free (vm->top_layer);
+  g_free (vm->accel_used);
   g_free (vm);
 }
 
@@ -142,6 +143,8 @@ vm_to_json (const SkVm *vm)
   set_str (o, "initrd", vm->initrd);
   set_str (o, "cmdline", vm->cmdline);
   set_str (o, "top_layer", vm->top_layer);
+  json_object_set_new (o, "ssh_port", json_integer (vm->ssh_port));
+  set_str (o, "accel_used", vm->accel_used);
   json_object_set_new (o, "started", json_integer (vm->started));
   json_object_set_new (o, "finished", json_integer (vm->finished));
   return o;
@@ -192,6 +195,8 @@ vm_from_json (json_t *o)
   vm->initrd = get_str (o, "initrd");
   vm->cmdline = get_str (o, "cmdline");
   vm->top_layer = get_str (o, "top_layer");
+  vm->ssh_port = json_integer_value (json_object_get (o, "ssh_port"));
+  vm->accel_used = get_str (o, "accel_used");
   vm->started = json_integer_value (json_object_get (o, "started"));
   vm->finished = json_integer_value (json_object_get (o, "finished"));
   return vm;

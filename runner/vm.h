@@ -49,6 +49,8 @@ typedef struct {
   char *initrd;
   char *cmdline;
   char *top_layer;     /* path of the image's top layer <hex>.qcow2 */
+  guint ssh_port;      /* host port forwarded to the guest's 22 */
+  char *accel_used;    /* what the last start ran with */
   /* life */
   gint64 started;
   gint64 finished;

@@ -162,6 +162,10 @@ sk_store_prune (SkStore *store, guint *out_images, guint64 *out_bytes_freed, GEr
    * data's last name. */
   guint64 freed = unlink_dead_links (store->layers_dir, "layers/", live);
   freed += unlink_dead_links (store->boot_dir, "boot/", live);
+  /* Nothing else runs under the exclusive lock: scratch files are leftovers
+   * of killed commands. */
+  g_autoptr (GHashTable) none = g_hash_table_new (g_str_hash, g_str_equal);
+  freed += unlink_dead_links (store->tmp_dir, "", none);
   gint total = 0, pruned = 0;
   guint64 pruned_bytes = 0;
   if (!ostree_repo_prune (store->repo, OSTREE_REPO_PRUNE_FLAGS_REFS_ONLY, -1, &total, &pruned, &pruned_bytes, NULL,

@@ -18,6 +18,7 @@ struct _SkStore {
   char *layers_dir;
   char *boot_dir;
   char *holds_dir;
+  char *tmp_dir;
   int lock_fd;
   OstreeRepo *repo;
 };

@@ -22,6 +22,7 @@ sk_store_free (SkStore *store)
   g_free (store->layers_dir);
   g_free (store->boot_dir);
   g_free (store->holds_dir);
+  g_free (store->tmp_dir);
   g_free (store);
 }
 
@@ -35,6 +36,12 @@ const char *
 sk_store_layers_dir (SkStore *store)
 {
   return store->layers_dir;
+}
+
+const char *
+sk_store_tmp_dir (SkStore *store)
+{
+  return store->tmp_dir;
 }
 
 static gboolean
@@ -65,7 +72,8 @@ sk_store_open (const char *root, GError **error)
   store->layers_dir = g_build_filename (root, "layers", NULL);
   store->boot_dir = g_build_filename (root, "boot", NULL);
   store->holds_dir = g_build_filename (root, "holds", NULL);
-  const char *dirs[] = { store->root, store->layers_dir, store->boot_dir, store->holds_dir };
+  store->tmp_dir = g_build_filename (root, "tmp", NULL);
+  const char *dirs[] = { store->root, store->layers_dir, store->boot_dir, store->holds_dir, store->tmp_dir };
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
     if (g_mkdir_with_parents (dirs[i], 0755) < 0)
       return sk_error_from_errno (error, errno, "creating store directory '%s'", dirs[i]), NULL;

@@ -5,6 +5,7 @@
  *   layers/<hex>.qcow2  read-only hardlinks of layer objects (hex = diff-id)
  *   boot/<hex>       hardlinks of kernel/initrd blobs (hex = blob digest)
  *   holds/<hex>/<who>  images in use (by VMs), never pruned
+ *   tmp/             scratch files of running commands (emptied by prune)
  *   store.lock       flock: shared for every change, exclusive for prune
  *
  * An image is one ostree commit whose tree holds manifest.json, config.json
@@ -29,6 +30,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkStore, sk_store_free)
 const char *sk_store_root (SkStore *store);
 /* The directory of layer hardlinks, where every <hex>.qcow2 lives. */
 const char *sk_store_layers_dir (SkStore *store);
+/* Scratch space on the store's filesystem; prune empties it. */
+const char *sk_store_tmp_dir (SkStore *store);
 
 typedef enum { SK_STORE_LOCK_SHARED, SK_STORE_LOCK_EXCLUSIVE } SkStoreLockMode;
 /* Takes the store lock for the life of @store (blocking).  Changes take it
