@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define SK_DEFAULT_SHELL "/bin/sh"
-#define SK_USER_MERGE_TYPE "dict(no_replace,recurse_list)+list(append)+str()"
+#define SK_MERGE_TYPE "dict(no_replace,recurse_list)+list(append)+str()"
 
 SkUserDataSpec *
 sk_userdata_spec_new (void)
@@ -286,19 +286,16 @@ append_users (GString *out, const SkUserDataSpec *spec)
 }
 
 static void
-append_ssh (GString *out, const SkUserDataSpec *spec, gboolean user_supplied)
+append_ssh (GString *out, const SkUserDataSpec *spec)
 {
   if (spec->authorized_keys->len > 0)
     yaml_append_list (out, "", "ssh_authorized_keys", spec->authorized_keys);
-  g_string_append (out, "disable_root: false\n");
-  if (!user_supplied)
-    g_string_append (out, "ssh_pwauth: false\n");
+  g_string_append (out, "disable_root: false\nssh_pwauth: false\n");
   if (spec->host_key_private == NULL)
     return;
   g_string_append (out, "ssh_keys:\n");
   yaml_append_field (out, "  ", "ed25519_private", spec->host_key_private, TRUE);
   yaml_append_field (out, "  ", "ed25519_public", spec->host_key_public, FALSE);
-  g_string_append (out, "ssh_genkeytypes: []\n");
 }
 
 static void
@@ -335,13 +332,13 @@ append_env_files (GString *out, GPtrArray *env)
 }
 
 static char *
-build_cloud_config (const SkUserDataSpec *spec, gboolean user_supplied)
+build_cloud_config (const SkUserDataSpec *spec)
 {
   GString *out = g_string_new ("#cloud-config\n");
   if (spec->hostname != NULL)
     yaml_append_field (out, "", "hostname", spec->hostname, FALSE);
   append_users (out, spec);
-  append_ssh (out, spec, user_supplied);
+  append_ssh (out, spec);
   append_env_files (out, spec->env);
   if (spec->runcmd->len > 0)
     yaml_append_list (out, "", "runcmd", spec->runcmd);
@@ -410,10 +407,7 @@ build_user_part (GBytes *data, const char *type)
   GString *out = g_string_new (NULL);
   g_string_append_printf (out, "Content-Type: %s; charset=\"utf-8\"\n", type);
   g_string_append (out, "MIME-Version: 1.0\nContent-Transfer-Encoding: base64\n");
-  g_string_append (out, "Content-Disposition: attachment; filename=\"user-data\"\n");
-  if (g_str_equal (type, "text/cloud-config"))
-    g_string_append (out, "Merge-Type: " SK_USER_MERGE_TYPE "\n");
-  g_string_append_c (out, '\n');
+  g_string_append (out, "Content-Disposition: attachment; filename=\"user-data\"\n\n");
   for (gsize i = 0, n = strlen (b64); i < n; i += 76)
     g_string_append_printf (out, "%.76s\n", b64 + i);
   return g_string_free (out, FALSE);
@@ -426,8 +420,11 @@ new_boundary (void)
                           g_random_int (), g_random_int ());
 }
 
+/* The user's part first, skiff's last: cloud-init merges each
+ * cloud-config part into what came before with the part's own Merge-Type,
+ * so skiff's rule holds whatever the user's parts say. */
 static char *
-build_multipart (const char *skiff_config, const char *user_part)
+build_multipart (const char *user_part, const char *skiff_config)
 {
   g_autofree char *boundary = new_boundary ();
   /* 128 random bits: a clash is practically impossible, but checked. */
@@ -439,13 +436,13 @@ build_multipart (const char *skiff_config, const char *user_part)
   GString *out = g_string_new (NULL);
   g_string_append_printf (out, "Content-Type: multipart/mixed; boundary=\"%s\"\n", boundary);
   g_string_append (out, "MIME-Version: 1.0\n\n");
-  g_string_append_printf (out, "--%s\n", boundary);
+  /* The line break before a delimiter belongs to the delimiter. */
+  g_string_append_printf (out, "--%s\n%s\n--%s\n", boundary, user_part, boundary);
   g_string_append (out, "Content-Type: text/cloud-config; charset=\"utf-8\"\n"
                         "MIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\n"
-                        "Content-Disposition: attachment; filename=\"skiff.cfg\"\n\n");
-  /* The line break before a delimiter belongs to the delimiter. */
-  g_string_append_printf (out, "%s\n--%s\n", skiff_config, boundary);
-  g_string_append_printf (out, "%s\n--%s--\n", user_part, boundary);
+                        "Content-Disposition: attachment; filename=\"skiff.cfg\"\n"
+                        "Merge-Type: " SK_MERGE_TYPE "\n\n");
+  g_string_append_printf (out, "%s\n--%s--\n", skiff_config, boundary);
   return g_string_free (out, FALSE);
 }
 
@@ -476,14 +473,14 @@ sk_userdata_build (const SkUserDataSpec *spec, GBytes *user_supplied, char **out
     user_supplied = NULL;
   if (user_supplied == NULL)
     {
-      *out_user_data = build_cloud_config (spec, FALSE);
+      *out_user_data = build_cloud_config (spec);
       return TRUE;
     }
   const char *type = NULL;
   if (!check_user_supplied (user_supplied, &type, error))
     return FALSE;
-  g_autofree char *config = build_cloud_config (spec, TRUE);
+  g_autofree char *config = build_cloud_config (spec);
   g_autofree char *user_part = build_user_part (user_supplied, type);
-  *out_user_data = build_multipart (config, user_part);
+  *out_user_data = build_multipart (user_part, config);
   return TRUE;
 }

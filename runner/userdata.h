@@ -27,27 +27,30 @@
  *   ssh_pwauth: false
  *   ssh_keys             ed25519_private / ed25519_public: the host key
  *                        skiff generated and pinned, so skiff exec never
- *                        trusts on first use; with ssh_genkeytypes: [] so
- *                        the guest does not spend seconds making others
+ *                        trusts on first use (given ssh_keys, cloud-init
+ *                        generates no other host key: no RSA, which takes
+ *                        seconds under TCG)
  *   write_files          for -e KEY=VAL: /etc/environment (appended,
  *                        KEY="VAL" lines as pam_env reads them) and
  *                        /etc/profile.d/skiff-env.sh (export KEY='VAL')
  *   runcmd               the requested commands, each run by sh -c
  *
  * User-supplied user-data (--user-data FILE) is never rewritten: the
- * result is a MIME multipart/mixed message.  Its first part is skiff's
- * cloud-config (without ssh_pwauth, which is the user's call then).  The
- * second is the user's document, base64-encoded, with the content type
- * cloud-init gives its first line (#cloud-config -> text/cloud-config, #!
- * -> text/x-shellscript, #cloud-boothook, #include, #include-once,
+ * result is a MIME multipart/mixed message.  Its first part is the user's
+ * document, base64-encoded, with the content type cloud-init gives its
+ * first line (#cloud-config -> text/cloud-config, #! ->
+ * text/x-shellscript, #cloud-boothook, #include, #include-once,
  * #cloud-config-archive, #part-handler, #cloud-config-jsonp, "## template:
- * jinja"); a user's MIME message is embedded whole as a nested part.  A
- * user cloud-config part carries "Merge-Type: dict(no_replace,recurse_list)
- * +list(append)+str()": cloud-init appends its lists (users,
- * ssh_authorized_keys, write_files, runcmd) to skiff's and adds its keys,
- * while skiff's scalars (hostname, the pinned host key) stay.  Empty
- * user-data counts as none; gzip-compressed user-data and text of no known
- * type are refused. */
+ * jinja"); a user's MIME message is embedded whole as a nested part.  The
+ * last part is skiff's cloud-config above, with "Merge-Type:
+ * dict(no_replace,recurse_list)+list(append)+str()": cloud-init merges it
+ * into whatever the user's parts built, appending skiff's entries to the
+ * lists (users, ssh_authorized_keys, write_files, runcmd) and adding the
+ * keys the user did not set; a scalar the user set (hostname, ssh_pwauth,
+ * a host key under ssh_keys) is the user's call and stays, so a user who
+ * sets their own ed25519 host key loses skiff's pinning.  Empty user-data
+ * counts as none; gzip-compressed user-data and text of no known type are
+ * refused. */
 #pragma once
 
 #include <glib.h>

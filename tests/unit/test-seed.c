@@ -233,7 +233,7 @@ test_cloud_config (void)
   g_assert_true (g_str_has_prefix (ud, "#cloud-config\n"));
   g_autofree char *keys = top_level_keys (ud);
   g_assert_cmpstr (keys, ==, "hostname users ssh_authorized_keys disable_root ssh_pwauth ssh_keys "
-                   "ssh_genkeytypes write_files runcmd");
+                   "write_files runcmd");
   g_assert_nonnull (strstr (ud, "  ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n"));
   g_assert_nonnull (strstr (ud, "    sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n    shell: \"/bin/sh\"\n"));
 
@@ -256,7 +256,6 @@ test_cloud_config (void)
   json_t *hk = json_object_get (j, "ssh_keys");
   g_assert_cmpstr (jstr (hk, "ed25519_private"), ==, PRIVATE_KEY);
   g_assert_cmpstr (jstr (hk, "ed25519_public"), ==, PUBLIC_KEY);
-  g_assert_cmpuint (json_array_size (json_object_get (j, "ssh_genkeytypes")), ==, 0);
   json_t *wf = json_object_get (j, "write_files");
   g_assert_cmpuint (json_array_size (wf), ==, 2);
   g_assert_cmpstr (jstr (json_array_get (wf, 0), "path"), ==, "/etc/environment");
@@ -302,12 +301,12 @@ test_cloud_config_hostile (void)
   g_autofree char *ud = build_ok (spec, NULL);
   g_autofree char *keys = top_level_keys (ud);
   g_assert_cmpstr (keys, ==, "hostname users ssh_authorized_keys disable_root ssh_pwauth ssh_keys "
-                   "ssh_genkeytypes write_files runcmd");
+                   "write_files runcmd");
 
   g_autoptr (json_t) j = yaml_load (ud);
   if (j == NULL)
     return;
-  g_assert_cmpuint (json_object_size (j), ==, 9);
+  g_assert_cmpuint (json_object_size (j), ==, 8);
   g_assert_true (json_is_false (json_object_get (j, "ssh_pwauth")));
   json_t *runcmd = json_object_get (j, "runcmd");
   g_assert_cmpuint (json_array_size (runcmd), ==, 1);
@@ -510,6 +509,16 @@ assert_envelope (const char *ud, guint n_parts)
   return g_steal_pointer (&boundary);
 }
 
+/* skiff's part: the generated config, last, with its merge rule. */
+static void
+assert_skiff_part (json_t *part, const SkUserDataSpec *spec)
+{
+  g_autofree char *alone = build_ok (spec, NULL);
+  g_assert_cmpstr (jstr (part, "type"), ==, "text/cloud-config");
+  g_assert_cmpstr (jstr (part, "merge"), ==, "dict(no_replace,recurse_list)+list(append)+str()");
+  g_assert_cmpstr (jstr (part, "payload"), ==, alone);
+}
+
 static void
 test_multipart_cloud_config (void)
 {
@@ -519,8 +528,9 @@ test_multipart_cloud_config (void)
   g_autoptr (GBytes) b = g_bytes_new_static (user, strlen (user));
   g_autofree char *ud = build_ok (spec, b);
   g_autofree char *boundary = assert_envelope (ud, 2);
-  g_assert_null (strstr (ud, "ssh_pwauth"));
-  g_assert_nonnull (strstr (ud, "Merge-Type: dict(no_replace,recurse_list)+list(append)+str()\n"));
+  g_assert_nonnull (strstr (ud, "Merge-Type: dict(no_replace,recurse_list)+list(append)+str()\n\n#cloud-config\n"));
+  /* The user's text is not readable in the envelope: it is base64. */
+  g_assert_null (strstr (ud, "--==skiff-fake=="));
 
   g_autoptr (json_t) j = mime_load (ud);
   if (j == NULL)
@@ -529,21 +539,11 @@ test_multipart_cloud_config (void)
   json_t *parts = json_object_get (j, "parts");
   g_assert_cmpuint (json_array_size (parts), ==, 3);
   g_assert_cmpstr (jstr (json_array_get (parts, 0), "type"), ==, "multipart/mixed");
-  json_t *skiff = json_array_get (parts, 1);
-  g_assert_cmpstr (jstr (skiff, "type"), ==, "text/cloud-config");
-  g_assert_true (json_is_null (json_object_get (skiff, "merge")));
-  g_autofree char *expected = NULL;
-  {
-    /* skiff's part is the generated config minus ssh_pwauth. */
-    g_autofree char *alone = build_ok (spec, NULL);
-    g_auto (GStrv) split = g_strsplit (alone, "ssh_pwauth: false\n", 2);
-    expected = g_strjoinv ("", split);
-  }
-  g_assert_cmpstr (jstr (skiff, "payload"), ==, expected);
-  json_t *theirs = json_array_get (parts, 2);
+  json_t *theirs = json_array_get (parts, 1);
   g_assert_cmpstr (jstr (theirs, "type"), ==, "text/cloud-config");
-  g_assert_cmpstr (jstr (theirs, "merge"), ==, "dict(no_replace,recurse_list)+list(append)+str()");
+  g_assert_true (json_is_null (json_object_get (theirs, "merge")));
   g_assert_cmpstr (jstr (theirs, "payload"), ==, user);
+  assert_skiff_part (json_array_get (parts, 2), spec);
 }
 
 static void
@@ -559,10 +559,11 @@ test_multipart_script (void)
     return;
   json_t *parts = json_object_get (j, "parts");
   g_assert_cmpuint (json_array_size (parts), ==, 3);
-  json_t *theirs = json_array_get (parts, 2);
+  json_t *theirs = json_array_get (parts, 1);
   g_assert_cmpstr (jstr (theirs, "type"), ==, "text/x-shellscript");
   g_assert_true (json_is_null (json_object_get (theirs, "merge")));
   g_assert_cmpstr (jstr (theirs, "payload"), ==, user);
+  assert_skiff_part (json_array_get (parts, 2), spec);
 }
 
 static void
@@ -581,10 +582,10 @@ test_multipart_nested_mime (void)
     return;
   json_t *parts = json_object_get (j, "parts");
   g_assert_cmpuint (json_array_size (parts), ==, 5);
-  g_assert_cmpstr (jstr (json_array_get (parts, 1), "type"), ==, "text/cloud-config");
-  g_assert_cmpstr (jstr (json_array_get (parts, 2), "type"), ==, "multipart/mixed");
-  g_assert_cmpstr (jstr (json_array_get (parts, 3), "payload"), ==, "#!/bin/sh\necho one");
-  g_assert_cmpstr (jstr (json_array_get (parts, 4), "payload"), ==, "#cloud-config\nruncmd: [ls]");
+  g_assert_cmpstr (jstr (json_array_get (parts, 1), "type"), ==, "multipart/mixed");
+  g_assert_cmpstr (jstr (json_array_get (parts, 2), "payload"), ==, "#!/bin/sh\necho one");
+  g_assert_cmpstr (jstr (json_array_get (parts, 3), "payload"), ==, "#cloud-config\nruncmd: [ls]");
+  assert_skiff_part (json_array_get (parts, 4), spec);
 }
 
 static void
