@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the variables the helpers set are for the scripts that source this.)
 # Shared helpers for skiff's end-to-end tests (bash, TAP for prove).
 #
 #   #!/usr/bin/env bash
@@ -20,6 +21,8 @@
 #   Debian docker-registry on 127.0.0.1; registry_token, registry_push_blob,
 #   registry_push_manifest, registry_get for curl-level access.
 # - skiff: $SKIFF run with --root "$TMP/root".
+# It turns on `set -u -o pipefail` and points DOCKER_CONFIG and
+# REGISTRY_AUTH_FILE into $TMP, so the host's credentials stay out.
 #
 # Helpers that start servers or count tests keep state in shell variables:
 # call them directly, never inside $(...) or a pipeline (a subshell would
@@ -357,21 +360,19 @@ stop_server() {
 
 # ---------------------------------------------------------------- registries
 
-_sk_registry_env_unset() {
-	local name
-	for name in $(compgen -e); do
-		[[ $name == REGISTRY_* ]] && printf -- '-u %s ' "$name"
-	done
-}
-
 # _sk_registry_serve AUTH-YAML: start docker-registry in a new directory
 # under $TMP, retrying on a port lost to a concurrent script.
 _sk_registry_serve() {
-	local auth=$1 dir port attempt
+	local auth=$1 dir port name unset_env=()
 	_sk_registries=$((_sk_registries + 1))
 	dir=$TMP/registry$_sk_registries
 	mkdir -p "$dir/data"
-	for attempt in 1 2 3; do
+	# docker-registry reads REGISTRY_* variables as configuration overrides
+	# (REGISTRY_AUTH_FILE would replace auth:): drop them.
+	for name in $(compgen -e); do
+		[[ $name == REGISTRY_* ]] && unset_env+=(-u "$name")
+	done
+	for _ in 1 2 3; do
 		port=$(free_port) || return 1
 		cat >"$dir/config.yml" <<-EOF
 			version: 0.1
@@ -390,9 +391,7 @@ _sk_registry_serve() {
 			  secret: skiff-e2e-$RANDOM$RANDOM$RANDOM
 			$auth
 		EOF
-		# docker-registry reads REGISTRY_* variables as configuration
-		# overrides (REGISTRY_AUTH_FILE would replace auth:): drop them.
-		spawn_server "registry$_sk_registries" env $(_sk_registry_env_unset) \
+		spawn_server "registry$_sk_registries" env "${unset_env[@]}" \
 			docker-registry serve "$dir/config.yml"
 		if wait_for_port "$port" "$SERVER_PID" 20 &&
 			wait_for_http "http://127.0.0.1:$port/v2/" 10; then
@@ -518,6 +517,7 @@ registry_get() {
 # response's $TMP/.headers and $TMP/.body.
 _sk_read_response() {
 	HEADERS=$(tr -d '\r' <"$TMP/.headers" 2>/dev/null)
+	# shellcheck disable=SC2094 # both only read the body
 	if [ ! -f "$TMP/.body" ]; then
 		BODY=
 	elif tr -d '\000' <"$TMP/.body" | cmp -s - "$TMP/.body"; then
