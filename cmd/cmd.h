@@ -53,6 +53,10 @@ SK_DECLARE_CMD (tag);
 SK_DECLARE_CMD (fsck);
 SK_DECLARE_CMD (prune);
 SK_DECLARE_CMD (system);
+SK_DECLARE_CMD (import);
+SK_DECLARE_CMD (rmi);
+SK_DECLARE_CMD (inspect);
+SK_DECLARE_CMD (history);
 
 G_END_DECLS
 

@@ -13,7 +13,10 @@ SkGlobals sk_globals;
 
 static const SkCmd commands[] = {
   { "images", sk_cmd_images, "List images" },
+  { "inspect", sk_cmd_inspect, "Show details of images or VMs as JSON" },
+  { "history", sk_cmd_history, "Show the layers of an image" },
   { "tag", sk_cmd_tag, "Give an image another name" },
+  { "rmi", sk_cmd_rmi, "Remove images" },
   { "prune", sk_cmd_prune, "Remove images and layers nothing uses" },
   { "fsck", sk_cmd_fsck, "Verify every object in the store" },
   { "system", sk_cmd_system, "Manage skiff (system df)" },
