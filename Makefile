@@ -71,7 +71,8 @@ check: deps
 ifeq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory check-unit
 else
-	@$(MAKE) --no-print-directory -k check-unit check-e2e
+	@$(MAKE) --no-print-directory $(SKIFF_BIN) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory -j1 -k check-unit check-e2e
 endif
 
 check-unit: $(UNIT_BINS) $(SKIFF_BIN)
