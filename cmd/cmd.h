@@ -57,6 +57,21 @@ SK_DECLARE_CMD (import);
 SK_DECLARE_CMD (rmi);
 SK_DECLARE_CMD (inspect);
 SK_DECLARE_CMD (history);
+SK_DECLARE_CMD (run);
+SK_DECLARE_CMD (create);
+SK_DECLARE_CMD (start);
+SK_DECLARE_CMD (stop);
+SK_DECLARE_CMD (restart);
+SK_DECLARE_CMD (kill);
+SK_DECLARE_CMD (rm);
+SK_DECLARE_CMD (wait);
+SK_DECLARE_CMD (port);
+SK_DECLARE_CMD (ps);
+SK_DECLARE_CMD (logs);
+SK_DECLARE_CMD (attach);
+SK_DECLARE_CMD (exec);
+SK_DECLARE_CMD (ssh);
+SK_DECLARE_CMD (monitor);
 
 G_END_DECLS
 

@@ -12,6 +12,20 @@
 SkGlobals sk_globals;
 
 static const SkCmd commands[] = {
+  { "run", sk_cmd_run, "Create a VM from an image and start it" },
+  { "create", sk_cmd_create, "Create a VM without starting it" },
+  { "start", sk_cmd_start, "Start VMs" },
+  { "stop", sk_cmd_stop, "Power VMs off (ACPI), killing them after a timeout" },
+  { "restart", sk_cmd_restart, "Stop and start VMs" },
+  { "kill", sk_cmd_kill, "Kill running VMs" },
+  { "rm", sk_cmd_rm, "Remove VMs" },
+  { "ps", sk_cmd_ps, "List VMs" },
+  { "logs", sk_cmd_logs, "Show a VM's serial console output" },
+  { "attach", sk_cmd_attach, "Attach the terminal to a VM's serial console" },
+  { "exec", sk_cmd_exec, "Run a command in a VM over SSH" },
+  { "ssh", sk_cmd_ssh, "Open a shell in a VM over SSH" },
+  { "wait", sk_cmd_wait, "Wait for VMs to exit and print their exit codes" },
+  { "port", sk_cmd_port, "List a VM's port forwards" },
   { "images", sk_cmd_images, "List images" },
   { "inspect", sk_cmd_inspect, "Show details of images or VMs as JSON" },
   { "history", sk_cmd_history, "Show the layers of an image" },
@@ -22,6 +36,7 @@ static const SkCmd commands[] = {
   { "system", sk_cmd_system, "Manage skiff (system df)" },
   { "doctor", sk_cmd_doctor, "Check that this machine can run skiff's VMs" },
   { "version", sk_cmd_version, "Show skiff's version" },
+  { "__monitor", sk_cmd_monitor, "Supervise a VM's qemu (internal)", TRUE },
   { NULL },
 };
 

@@ -1,0 +1,548 @@
+/* skiff — starting, supervising, stopping and removing VMs. */
+#include "runner/runner.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "runner/accel.h"
+#include "runner/portspec.h"
+#include "runner/qemu.h"
+#include "runner/qmp.h"
+#include "runner/ssh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 30000
+#define POLL_US (50 * 1000)
+
+char *
+sk_runner_choose_accel (const char *root, const char *requested, char **out_warning, GError **error)
+{
+  *out_warning = NULL;
+  if (requested == NULL || g_str_equal (requested, "auto") || g_str_equal (requested, "kvm"))
+    {
+      g_autofree char *qemu = sk_accel_find_qemu ();
+      if (qemu == NULL)
+        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND,
+                            "qemu-system-%s not found: install qemu (see 'skiff doctor')",
+                            sk_accel_host_qemu_arch ()), NULL;
+      g_autofree char *cache = g_build_filename (root, "cache", NULL);
+      g_autofree char *reason = NULL;
+      SkKvmStatus st = sk_accel_probe_kvm (qemu, cache, 3000, &reason);
+      if (st == SK_KVM_OK)
+        return g_strdup ("kvm");
+      if (requested && g_str_equal (requested, "kvm"))
+        return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "--accel kvm: KVM is not usable here: %s",
+                            reason), NULL;
+      *out_warning = g_strdup_printf (st == SK_KVM_ABSENT ? "no KVM (%s), using TCG"
+                                                          : "KVM present but not usable, using TCG (%s)",
+                                      reason);
+      return g_strdup ("tcg");
+    }
+  if (g_str_equal (requested, "tcg"))
+    return g_strdup ("tcg");
+  return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "invalid --accel '%s': expected kvm, tcg or auto",
+                      requested), NULL;
+}
+
+/* A path into the VM's directory short enough for a unix socket
+ * (sun_path holds 107 bytes): through an O_PATH fd of the directory. */
+typedef struct {
+  int dfd;
+  char *path;
+} SkShortPath;
+
+static gboolean
+short_path (const char *root, SkVm *vm, const char *file, SkShortPath *out, GError **error)
+{
+  g_autofree char *dir = sk_vm_dir (root, vm->id);
+  out->dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (out->dfd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", dir);
+  out->path = g_strdup_printf ("/proc/self/fd/%d/%s", out->dfd, file);
+  return TRUE;
+}
+
+static void
+short_path_clear (SkShortPath *p)
+{
+  if (p->dfd >= 0)
+    close (p->dfd);
+  g_clear_pointer (&p->path, g_free);
+}
+
+static SkQmp *
+vm_qmp (const char *root, SkVm *vm, guint timeout_ms, GError **error)
+{
+  SkShortPath sp = { -1, NULL };
+  if (!short_path (root, vm, "qmp.sock", &sp, error))
+    return NULL;
+  SkQmp *q = sk_qmp_connect (sp.path, timeout_ms, error);
+  short_path_clear (&sp);
+  if (q == NULL)
+    g_prefix_error (error, "VM '%s': ", vm->name);
+  return q;
+}
+
+/* ---- the qemu command line, run from inside the VM's directory ---- */
+
+static gboolean
+vm_port_maps (SkVm *vm, GArray *maps, GError **error)
+{
+  for (guint i = 0; i < vm->ports->len; i++)
+    {
+      SkPortMap pm;
+      if (!sk_port_map_parse (vm->ports->pdata[i], &pm, error))
+        return FALSE;
+      g_array_append_val (maps, pm);
+    }
+  if (vm->ssh_port)
+    {
+      SkPortMap ssh = { .proto = SK_PORT_TCP, .host_port = vm->ssh_port, .guest_port = 22 };
+      g_strlcpy (ssh.host_ip, "127.0.0.1", sizeof ssh.host_ip);
+      g_array_append_val (maps, ssh);
+    }
+  return TRUE;
+}
+
+static GStrv
+vm_qemu_argv (SkVm *vm, GError **error)
+{
+  g_autofree char *qemu = sk_accel_find_qemu ();
+  if (qemu == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "qemu-system-%s not found",
+                        sk_accel_host_qemu_arch ()), NULL;
+  SkBootMode boot = SK_BOOT_BIOS;
+  if (!sk_boot_mode_from_string (vm->boot, &boot, error))
+    return NULL;
+  gboolean tcg = g_strcmp0 (vm->accel_used, "kvm") != 0;
+  g_autoptr (GArray) maps = g_array_new (FALSE, TRUE, sizeof (SkPortMap));
+  gboolean net = g_strcmp0 (vm->network, "none") != 0;
+  if (net && !vm_port_maps (vm, maps, error))
+    return NULL;
+  SkQemuSpec spec = {
+    .qemu = qemu,
+    .accel = tcg ? "tcg" : "kvm",
+    .boot = boot,
+    .kernel = vm->kernel,
+    .initrd = vm->initrd,
+    .cmdline = vm->cmdline,
+    .microvm = boot == SK_BOOT_KERNEL && g_str_equal (sk_accel_host_qemu_arch (), "x86_64"),
+    .memory_mib = vm->memory_mib,
+    .cpus = vm->cpus,
+    .disk = "overlay.qcow2",
+    .seed = "seed.iso",
+    .network_user = net,
+    .ports = (const SkPortMap *) maps->data,
+    .n_ports = maps->len,
+    .qmp_socket = "qmp.sock",
+    .console_log = "console.log",
+    .serial_socket = "console.sock",
+    .tsc_khz = tcg && boot == SK_BOOT_KERNEL ? sk_qemu_host_tsc_khz () : 0,
+    .name = vm->name,
+  };
+  if (!sk_qemu_spec_check (&spec, error))
+    return NULL;
+  return sk_qemu_build_argv (&spec);
+}
+
+/* ---- the monitor ---- */
+
+static char *
+tail_line (const char *path)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  g_strchomp (text);
+  const char *nl = strrchr (text, '\n');
+  return g_strdup (nl ? nl + 1 : text);
+}
+
+static void
+record_exit (const char *root, const char *id, int code, const char *reason)
+{
+  g_autoptr (SkVm) vm = sk_vm_load (root, id, NULL);
+  if (vm == NULL)
+    return;
+  g_autofree char *path = sk_vm_path (root, vm, "exit");
+  g_autofree char *text = g_strdup_printf ("%d%s%s\n", code, reason ? " " : "", reason ? reason : "");
+  (void) sk_file_write_atomic (path, text, strlen (text), 0644, NULL);
+  vm->finished = g_get_real_time () / G_USEC_PER_SEC;
+  (void) sk_vm_save (root, vm, NULL);
+}
+
+static pid_t
+spawn_qemu (char **argv, GError **error)
+{
+  int log = open ("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (log < 0)
+    return sk_error_from_errno (error, errno, "creating qemu.log"), -1;
+  sk_debug_argv ((const char *const *) argv);
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (log);
+      return sk_error_from_errno (error, errno, "fork"), -1;
+    }
+  if (pid == 0)
+    {
+      int null = open ("/dev/null", O_RDONLY);
+      dup2 (null, 0);
+      dup2 (log, 1);
+      dup2 (log, 2);
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      execv (argv[0], argv);
+      dprintf (2, "exec %s: %s\n", argv[0], g_strerror (errno));
+      _exit (127);
+    }
+  close (log);
+  return pid;
+}
+
+static void
+request_powerdown (void)
+{
+  g_autoptr (SkQmp) q = sk_qmp_connect ("qmp.sock", 2000, NULL);
+  if (q)
+    (void) sk_qmp_system_powerdown (q, NULL);
+}
+
+/* Waits for qemu, turning SIGTERM/SIGINT into an ACPI power-off (a second
+ * one kills).  Returns the wait status. */
+static int
+supervise (pid_t qemu)
+{
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  guint terms = 0;
+  for (;;)
+    {
+      int status;
+      pid_t r = waitpid (qemu, &status, WNOHANG);
+      if (r == qemu)
+        return status;
+      siginfo_t si;
+      struct timespec ts = { 1, 0 };
+      int sig = sigtimedwait (&set, &si, &ts);
+      if (sig == SIGTERM || sig == SIGINT)
+        {
+          if (terms++ == 0)
+            request_powerdown ();
+          else
+            kill (qemu, SIGKILL);
+        }
+    }
+}
+
+static void
+auto_remove (const char *root, const char *id)
+{
+  g_autoptr (SkVm) vm = sk_vm_load (root, id, NULL);
+  g_autoptr (SkStore) store = sk_store_open (root, NULL);
+  if (vm == NULL || store == NULL)
+    return;
+  (void) sk_vm_remove_dir (root, vm, NULL);
+  (void) sk_store_release (store, vm->image_digest, vm->id, NULL);
+}
+
+int
+sk_runner_monitor (const char *root, const char *id)
+{
+  sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGCHLD);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  sigprocmask (SIG_BLOCK, &set, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkVm) vm = sk_vm_load (root, id, &error);
+  if (vm == NULL)
+    return 125;
+  g_autofree char *dir = sk_vm_dir (root, id);
+  g_autofree char *mpid = sk_vm_path (root, vm, "monitor.pid");
+  if (chdir (dir) < 0 || !sk_vm_write_pid (mpid, getpid (), &error))
+    return 125;
+  g_auto (GStrv) argv = vm_qemu_argv (vm, &error);
+  pid_t qemu = argv ? spawn_qemu (argv, &error) : -1;
+  if (qemu < 0)
+    {
+      (void) g_file_set_contents ("qemu.log", error->message, -1, NULL);
+      record_exit (root, id, 125, "qemu failed to start");
+      return 125;
+    }
+  (void) sk_vm_write_pid ("qemu.pid", qemu, NULL);
+  int status = supervise (qemu);
+  int code;
+  g_autofree char *reason = NULL;
+  if (WIFEXITED (status))
+    {
+      code = WEXITSTATUS (status);
+      if (code != 0)
+        {
+          g_autofree char *last = tail_line ("qemu.log");
+          reason = g_strdup_printf ("qemu failed: %s", last ? last : "no message");
+        }
+    }
+  else
+    {
+      code = 128 + WTERMSIG (status);
+      reason = g_strdup (WTERMSIG (status) == SIGKILL ? "killed" : g_strsignal (WTERMSIG (status)));
+    }
+  (void) unlink ("qemu.pid");
+  record_exit (root, id, code, reason);
+  if (vm->auto_remove)
+    auto_remove (root, id);
+  return code;
+}
+
+/* ---- start ---- */
+
+static gboolean
+clear_traces (const char *root, SkVm *vm, GError **error)
+{
+  const char *files[] = { "exit", "qemu.pid", "monitor.pid", "qmp.sock", "console.sock" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *p = sk_vm_path (root, vm, files[i]);
+      if (unlink (p) < 0 && errno != ENOENT)
+        return sk_error_from_errno (error, errno, "removing '%s'", p);
+    }
+  return TRUE;
+}
+
+static pid_t
+spawn_monitor (const char *root, SkVm *vm, const char *self_exe, GError **error)
+{
+  pid_t pid = fork ();
+  if (pid < 0)
+    return sk_error_from_errno (error, errno, "fork"), -1;
+  if (pid == 0)
+    {
+      setsid ();
+      int null = open ("/dev/null", O_RDWR);
+      dup2 (null, 0);
+      dup2 (null, 1);
+      g_autofree char *log = sk_vm_path (root, vm, "monitor.log");
+      int lf = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2 (lf >= 0 ? lf : null, 2);
+      const char *argv[] = { self_exe, "--root", root, "__monitor", vm->id, NULL };
+      execv (self_exe, (char **) argv);
+      _exit (125);
+    }
+  return pid;
+}
+
+/* Why qemu did not come up: the last line it printed. */
+static gboolean
+start_failed (const char *root, SkVm *vm, GError **error)
+{
+  g_autofree char *log = sk_vm_path (root, vm, "qemu.log");
+  g_autofree char *last = tail_line (log);
+  return g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "qemu failed to start: %s",
+                      last && *last ? last : "no message"), FALSE;
+}
+
+gboolean
+sk_runner_start (const char *root, SkVm *vm, const char *self_exe, int *out_monitor_pid, GError **error)
+{
+  SkVmStatus st;
+  sk_vm_status (root, vm, &st);
+  gboolean running = st.state == SK_VM_RUNNING;
+  sk_vm_status_clear (&st);
+  if (running)
+    return g_set_error (error, SK_ERROR, SK_ERROR_BUSY, "VM '%s' is already running", vm->name), FALSE;
+  g_autofree char *warning = NULL;
+  g_free (vm->accel_used);
+  vm->accel_used = sk_runner_choose_accel (root, vm->accel, &warning, error);
+  if (vm->accel_used == NULL)
+    return FALSE;
+  if (warning)
+    sk_warn ("%s", warning);
+  /* Check the command line before anything runs: a taken port or a bad
+   * spec is a clear error here rather than a dead qemu. */
+  g_auto (GStrv) argv = vm_qemu_argv (vm, error);
+  if (argv == NULL)
+    return FALSE;
+  vm->started = g_get_real_time () / G_USEC_PER_SEC;
+  vm->finished = 0;
+  if (!clear_traces (root, vm, error) || !sk_vm_save (root, vm, error))
+    return FALSE;
+  pid_t mon = spawn_monitor (root, vm, self_exe, error);
+  if (mon < 0)
+    return FALSE;
+  gint64 deadline = g_get_monotonic_time () + (gint64) START_TIMEOUT_MS * 1000;
+  g_autofree char *exitf = sk_vm_path (root, vm, "exit");
+  while (g_get_monotonic_time () < deadline)
+    {
+      if (g_file_test (exitf, G_FILE_TEST_EXISTS))
+        return start_failed (root, vm, error);
+      g_autoptr (SkQmp) q = vm_qmp (root, vm, 1000, NULL);
+      if (q)
+        {
+          if (out_monitor_pid)
+            *out_monitor_pid = mon;
+          return TRUE;
+        }
+      g_usleep (POLL_US);
+    }
+  return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s': qemu did not come up within %d s", vm->name,
+                      START_TIMEOUT_MS / 1000), FALSE;
+}
+
+/* ---- stop, kill, wait, remove ---- */
+
+static gboolean
+wait_exited (const char *root, SkVm *vm, gint64 timeout_us)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
+  g_autofree char *exitf = sk_vm_path (root, vm, "exit");
+  g_autofree char *qpid = sk_vm_path (root, vm, "qemu.pid");
+  while (g_get_monotonic_time () < deadline)
+    {
+      if (g_file_test (exitf, G_FILE_TEST_EXISTS) || sk_vm_read_live_pid (qpid) == 0)
+        return TRUE;
+      g_usleep (POLL_US);
+    }
+  return FALSE;
+}
+
+/* After qemu died: give the monitor a moment to record it, else record it
+ * here (the monitor was killed too). */
+static void
+settle_exit (const char *root, SkVm *vm, int code, const char *reason)
+{
+  g_autofree char *exitf = sk_vm_path (root, vm, "exit");
+  g_autofree char *mpid = sk_vm_path (root, vm, "monitor.pid");
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && !g_file_test (exitf, G_FILE_TEST_EXISTS)
+         && sk_vm_read_live_pid (mpid) > 0)
+    g_usleep (POLL_US);
+  g_autofree char *dir = sk_vm_dir (root, vm->id);
+  if (!g_file_test (exitf, G_FILE_TEST_EXISTS) && g_file_test (dir, G_FILE_TEST_IS_DIR))
+    record_exit (root, vm->id, code, reason);
+}
+
+gboolean
+sk_runner_kill (const char *root, SkVm *vm, int sig, GError **error)
+{
+  g_autofree char *qpid = sk_vm_path (root, vm, "qemu.pid");
+  int pid = sk_vm_read_live_pid (qpid);
+  if (pid == 0)
+    return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s' is not running", vm->name), FALSE;
+  if (kill (pid, sig) < 0)
+    return sk_error_from_errno (error, errno, "killing qemu of VM '%s'", vm->name);
+  if (sig == SIGKILL || sig == SIGTERM)
+    {
+      if (!wait_exited (root, vm, 10 * G_USEC_PER_SEC))
+        return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s' did not exit", vm->name), FALSE;
+      settle_exit (root, vm, 128 + sig, sig == SIGKILL ? "killed" : "terminated");
+    }
+  return TRUE;
+}
+
+gboolean
+sk_runner_stop (const char *root, SkVm *vm, guint timeout_s, GError **error)
+{
+  g_autofree char *qpid = sk_vm_path (root, vm, "qemu.pid");
+  if (sk_vm_read_live_pid (qpid) == 0)
+    return TRUE; /* docker: stopping a stopped container is fine */
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SkQmp) q = vm_qmp (root, vm, 2000, &local);
+  if (q && sk_qmp_system_powerdown (q, &local) && wait_exited (root, vm, (gint64) timeout_s * G_USEC_PER_SEC))
+    {
+      settle_exit (root, vm, 0, NULL);
+      return TRUE;
+    }
+  if (local)
+    sk_debug ("stop: %s", local->message);
+  return sk_runner_kill (root, vm, SIGKILL, error);
+}
+
+int
+sk_runner_wait (const char *root, SkVm *vm, GError **error)
+{
+  for (;;)
+    {
+      SkVmStatus st;
+      sk_vm_status (root, vm, &st);
+      SkVmState state = st.state;
+      int code = st.exit_code;
+      sk_vm_status_clear (&st);
+      if (state == SK_VM_EXITED)
+        return code;
+      if (state == SK_VM_CREATED)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s' has not been started", vm->name);
+          return -1;
+        }
+      g_usleep (4 * POLL_US);
+    }
+}
+
+gboolean
+sk_runner_remove (SkStore *store, SkVm *vm, gboolean force, GError **error)
+{
+  const char *root = sk_store_root (store);
+  SkVmStatus st;
+  sk_vm_status (root, vm, &st);
+  gboolean running = st.state == SK_VM_RUNNING;
+  int monitor = st.monitor_pid;
+  sk_vm_status_clear (&st);
+  if (running && !force)
+    return g_set_error (error, SK_ERROR, SK_ERROR_BUSY,
+                        "VM '%s' is running: stop it first or use --force", vm->name), FALSE;
+  if (running && !sk_runner_kill (root, vm, SIGKILL, error))
+    return FALSE;
+  if (monitor > 0)
+    kill (monitor, SIGKILL); /* it must not act (auto-remove) on a VM we remove */
+  if (!sk_vm_remove_dir (root, vm, error))
+    return FALSE;
+  return sk_store_release (store, vm->image_digest, vm->id, error);
+}
+
+/* ---- SSH ---- */
+
+GStrv
+sk_runner_ssh_argv (const char *root, SkVm *vm, gboolean tty, const char *const *cmd)
+{
+  g_autofree char *key = sk_vm_path (root, vm, "id_ed25519");
+  g_autofree char *kh = sk_vm_path (root, vm, "known_hosts");
+  const char *user = vm->user && *vm->user ? vm->user : "root";
+  return sk_ssh_argv ("ssh", key, kh, user, vm->ssh_port, tty, 5, cmd);
+}
+
+gboolean
+sk_runner_wait_ssh (const char *root, SkVm *vm, guint timeout_s, GError **error)
+{
+  const char *probe[] = { "true", NULL };
+  g_auto (GStrv) argv = sk_runner_ssh_argv (root, vm, FALSE, probe);
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  g_autofree char *last = NULL;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (GError) local = NULL;
+      if (sk_spawn_sync ((const char *const *) argv, NULL, &local))
+        return TRUE;
+      g_free (last);
+      last = g_strdup (local->message);
+      SkVmStatus st;
+      sk_vm_status (root, vm, &st);
+      gboolean gone = st.state != SK_VM_RUNNING;
+      sk_vm_status_clear (&st);
+      if (gone)
+        return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s' is not running", vm->name), FALSE;
+      g_usleep (500 * 1000);
+    }
+  return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s' did not answer on SSH within %u s (%s)",
+                      vm->name, timeout_s, last ? last : "no attempt"), FALSE;
+}
