@@ -235,6 +235,9 @@ sk_cmd_run (int argc, char **argv, GError **error)
   int monitor = -1;
   if (vm == NULL || !start_or_remove (store, vm, &monitor, error))
     return run_failed (error);
+  /* The VM holds its image; the store lock must not outlive this point or
+   * a foreground VM would block prune for its whole life. */
+  g_clear_pointer (&store, sk_store_free);
   if (!opt_detach)
     return run_foreground (vm, monitor, error);
   printf ("%s\n", vm->id);

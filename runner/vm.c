@@ -465,8 +465,7 @@ sk_vm_status_string (const SkVm *vm, const SkVmStatus *st, gint64 now)
     case SK_VM_EXITED:
       {
         g_autofree char *age = sk_format_age (vm->finished ? vm->finished : vm->started, now);
-        return g_strdup_printf ("Exited (%d)%s%s %s", st->exit_code, st->exit_reason ? " " : "",
-                                st->exit_reason ? st->exit_reason : "", age);
+        return g_strdup_printf ("Exited (%d) %s", st->exit_code, age);
       }
     case SK_VM_CREATED:
     default:

@@ -157,6 +157,13 @@ sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix
 }
 
 char *
+sk_store_blob_path (SkStore *store, const SkStoreBlob *blob)
+{
+  g_autofree char *rel = sk_store_object_path (blob->object);
+  return g_build_filename (store->root, "repo", rel, NULL);
+}
+
+char *
 sk_store_write_small (SkStore *store, GBytes *bytes, GError **error)
 {
   gsize len;

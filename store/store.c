@@ -48,9 +48,10 @@ static gboolean
 open_repo (SkStore *store, GError **error)
 {
   g_autofree char *path = g_build_filename (store->root, "repo", NULL);
+  g_autofree char *config = g_build_filename (path, "config", NULL);
   g_autoptr (GFile) file = g_file_new_for_path (path);
   store->repo = ostree_repo_new (file);
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+  if (g_file_test (config, G_FILE_TEST_EXISTS))
     {
       if (!ostree_repo_open (store->repo, NULL, error))
         return g_prefix_error (error, "opening store repository '%s': ", path), FALSE;
@@ -77,16 +78,19 @@ sk_store_open (const char *root, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
     if (g_mkdir_with_parents (dirs[i], 0755) < 0)
       return sk_error_from_errno (error, errno, "creating store directory '%s'", dirs[i]), NULL;
-  /* Creating the repository races with another skiff doing the same:
-   * serialise that under the lock file. */
   g_autofree char *lock = g_build_filename (root, "store.lock", NULL);
   store->lock_fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (store->lock_fd < 0)
     return sk_error_from_errno (error, errno, "opening '%s'", lock), NULL;
-  if (flock (store->lock_fd, LOCK_EX) < 0)
+  /* Creating the repository races with another skiff doing the same:
+   * serialise creation (only) under the exclusive lock. */
+  g_autofree char *config = g_build_filename (root, "repo", "config", NULL);
+  gboolean exists = g_file_test (config, G_FILE_TEST_EXISTS);
+  if (!exists && flock (store->lock_fd, LOCK_EX) < 0)
     return sk_error_from_errno (error, errno, "locking '%s'", lock), NULL;
   gboolean ok = open_repo (store, error);
-  (void) flock (store->lock_fd, LOCK_UN);
+  if (!exists)
+    (void) flock (store->lock_fd, LOCK_UN);
   if (!ok)
     return NULL;
   return g_steal_pointer (&store);

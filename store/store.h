@@ -58,6 +58,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkStoreBlob, sk_store_blob_free)
 SkStoreBlob *sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
                                   const char *expected_digest, char **out_digest, GError **error);
 
+/* The absolute path of the repository file holding @blob (read-only). */
+char *sk_store_blob_path (SkStore *store, const SkStoreBlob *blob);
+
 /* Stores a small in-memory file (manifest, config) and returns its object. */
 char *sk_store_write_small (SkStore *store, GBytes *bytes, GError **error);
 
