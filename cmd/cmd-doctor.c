@@ -59,7 +59,8 @@ static void
 check_accel (const char *qemu)
 {
   g_autofree char *reason = NULL;
-  g_autofree char *cache = g_build_filename (sk_globals.root, "cache", NULL);
+  g_autofree char *fallback = g_build_filename (sk_globals.root, "cache", NULL);
+  g_autofree char *cache = sk_accel_cache_dir (fallback);
   switch (sk_accel_probe_kvm (qemu, cache, 3000, &reason))
     {
     case SK_KVM_OK:

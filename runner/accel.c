@@ -110,6 +110,17 @@ on_probe_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+char *
+sk_accel_cache_dir (const char *fallback)
+{
+  if (geteuid () == 0 && g_file_test ("/run", G_FILE_TEST_IS_DIR) && access ("/run", W_OK) == 0)
+    return g_strdup ("/run/skiff");
+  const char *rt = g_getenv ("XDG_RUNTIME_DIR");
+  if (rt && *rt && g_file_test (rt, G_FILE_TEST_IS_DIR))
+    return g_build_filename (rt, "skiff", NULL);
+  return g_strdup (fallback);
+}
+
 gboolean
 sk_accel_probe_guest (const char *qemu, const char *accel, guint timeout_ms, char **out_reason)
 {

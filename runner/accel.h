@@ -27,6 +27,11 @@ GStrv sk_accel_probe_argv (const char *qemu, const char *accel, const char *fw_p
 
 gboolean sk_accel_write_probe_firmware (const char *path, GError **error);
 
+/* Where the probe's verdict is cached: /run/skiff for root, else
+ * $XDG_RUNTIME_DIR/skiff (both are emptied at boot, like the verdict's
+ * validity), else @fallback. */
+char *sk_accel_cache_dir (const char *fallback);
+
 /* Runs the probe firmware under @accel ("kvm", "tcg") for at most
  * @timeout_ms; TRUE when the test guest exited as planned, else FALSE with
  * @out_reason set. */

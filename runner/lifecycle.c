@@ -30,7 +30,8 @@ sk_runner_choose_accel (const char *root, const char *requested, char **out_warn
         return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND,
                             "qemu-system-%s not found: install qemu (see 'skiff doctor')",
                             sk_accel_host_qemu_arch ()), NULL;
-      g_autofree char *cache = g_build_filename (root, "cache", NULL);
+      g_autofree char *fallback = g_build_filename (root, "cache", NULL);
+      g_autofree char *cache = sk_accel_cache_dir (fallback);
       g_autofree char *reason = NULL;
       SkKvmStatus st = sk_accel_probe_kvm (qemu, cache, 3000, &reason);
       if (st == SK_KVM_OK)
