@@ -191,7 +191,8 @@ vm_new (SkStoreImage *img, const SkRunOptions *opts, GError **error)
   vm->name = opts->name ? g_strdup (opts->name) : sk_vm_random_name ();
   if (!sk_vm_check_name (vm->name, error))
     return NULL;
-  vm->hostname = g_strdup (opts->hostname ? opts->hostname : vm->name);
+  /* A VM name may hold '_' and '.', a hostname label may not. */
+  vm->hostname = opts->hostname ? g_strdup (opts->hostname) : g_strdelimit (g_strdup (vm->name), "_.", '-');
   if (!sk_userdata_check_hostname (vm->hostname, error))
     return NULL;
   for (guint i = 0; opts->env && i < opts->env->len; i++)

@@ -9,6 +9,8 @@
 #include "runner/qmp.h"
 #include "runner/ssh.h"
 
+#include <gio/gio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -308,6 +310,31 @@ sk_runner_monitor (const char *root, const char *id)
 
 /* ---- start ---- */
 
+/* A taken host port fails here with its own message rather than as a
+ * qemu start failure. */
+static gboolean
+check_ports_free (SkVm *vm, GError **error)
+{
+  for (guint i = 0; i < vm->ports->len; i++)
+    {
+      SkPortMap pm;
+      if (!sk_port_map_parse (vm->ports->pdata[i], &pm, error))
+        return FALSE;
+      g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (pm.host_ip);
+      if (addr == NULL)
+        continue;
+      g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, pm.host_port);
+      gboolean udp = pm.proto == SK_PORT_UDP;
+      g_autoptr (GSocket) s = g_socket_new (g_inet_address_get_family (addr),
+                                            udp ? G_SOCKET_TYPE_DATAGRAM : G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_DEFAULT, NULL);
+      if (s && !g_socket_bind (s, sa, TRUE, NULL))
+        return g_set_error (error, SK_ERROR, SK_ERROR_BUSY, "port %s:%u/%s is already in use", pm.host_ip,
+                            pm.host_port, udp ? "udp" : "tcp"), FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 clear_traces (const char *root, SkVm *vm, GError **error)
 {
@@ -372,7 +399,7 @@ sk_runner_start (const char *root, SkVm *vm, const char *self_exe, int *out_moni
   /* Check the command line before anything runs: a taken port or a bad
    * spec is a clear error here rather than a dead qemu. */
   g_auto (GStrv) argv = vm_qemu_argv (vm, error);
-  if (argv == NULL)
+  if (argv == NULL || !check_ports_free (vm, error))
     return FALSE;
   vm->started = g_get_real_time () / G_USEC_PER_SEC;
   vm->finished = 0;
