@@ -2,7 +2,9 @@
 #include "store/store-private.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "oci/config.h"
 #include "oci/digest.h"
+#include "store/qcow2.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -262,6 +264,39 @@ fsck_blob (SkStore *store, SkStoreImage *img, SkStoreBlob *b, GPtrArray *problem
     }
 }
 
+/* Each layer's header, with the backing name the chain order demands. */
+static void
+fsck_chain (SkStore *store, SkStoreImage *img, GPtrArray *blobs, GPtrArray *problems)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkConfig) config = sk_config_parse (img->config, &error);
+  if (config == NULL)
+    {
+      problem (problems, "image %.12s: config.json: %s", sk_digest_hex (img->digest), error->message);
+      return;
+    }
+  for (guint i = 0; i < config->diff_ids->len; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("layers/%s.qcow2", sk_digest_hex (config->diff_ids->pdata[i]));
+      SkStoreBlob *blob = NULL;
+      for (guint j = 0; j < blobs->len && blob == NULL; j++)
+        if (g_str_equal (((SkStoreBlob *) blobs->pdata[j])->tree_path, path))
+          blob = blobs->pdata[j];
+      if (blob == NULL)
+        {
+          problem (problems, "image %.12s: layer %s is missing", sk_digest_hex (img->digest), path);
+          continue;
+        }
+      g_autofree char *parent = i == 0 ? NULL
+                                       : g_strdup_printf ("%s.qcow2", sk_digest_hex (config->diff_ids->pdata[i - 1]));
+      g_autofree char *obj = sk_store_blob_path (store, blob);
+      g_auto (SkQcow2Info) info = { 0 };
+      g_clear_error (&error);
+      if (!sk_qcow2_validate (obj, parent, &info, &error))
+        problem (problems, "image %.12s: %s: %s", sk_digest_hex (img->digest), path, error->message);
+    }
+}
+
 static void
 fsck_image (SkStore *store, SkStoreImage *img, GPtrArray *problems)
 {
@@ -279,6 +314,7 @@ fsck_image (SkStore *store, SkStoreImage *img, GPtrArray *problems)
     }
   for (guint i = 0; i < blobs->len; i++)
     fsck_blob (store, img, blobs->pdata[i], problems);
+  fsck_chain (store, img, blobs, problems);
 }
 
 static void

@@ -2,6 +2,7 @@
  * ostree repository in a temporary directory. */
 #include "store/store.h"
 #include "common/error.h"
+#include "oci/config.h"
 #include "oci/digest.h"
 
 #include <errno.h>
@@ -215,16 +216,51 @@ test_holds (Fixture *f, gconstpointer data)
   g_assert_cmpuint (images, ==, 1);
 }
 
+/* A real one-layer image: a qcow2 made by qemu-img (with @backing as its
+ * backing name when non-NULL) and a valid config naming it. */
+static char *
+store_qcow2_image (Fixture *f, const char *tag, const char *backing, char **out_layer)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (f->dir, "disk.qcow2", NULL);
+  g_autofree char *cmd = backing
+      ? g_strdup_printf ("qemu-img create -q -f qcow2 -u -b %s -F qcow2 '%s' 16M", backing, path)
+      : g_strdup_printf ("qemu-img create -q -f qcow2 '%s' 16M", path);
+  g_assert_cmpint (system (cmd), ==, 0);
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  g_autofree char *diff = NULL;
+  g_autoptr (SkStoreBlob) blob = sk_store_write_blob (f->store, fd, "layers", ".qcow2", NULL, &diff, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_autoptr (SkConfig) c = sk_config_new ();
+  c->architecture = g_strdup ("amd64");
+  c->os = g_strdup ("linux");
+  c->disk_size = 16 << 20;
+  sk_config_add_diff_id (c, diff);
+  g_autoptr (GBytes) config = sk_config_serialize (c, &error);
+  g_assert_no_error (error);
+  g_autoptr (GPtrArray) blobs = g_ptr_array_new ();
+  g_ptr_array_add (blobs, blob);
+  g_autofree char *m = g_strdup_printf ("{\"m\":\"%s\"}", tag);
+  g_autoptr (GBytes) manifest = text (m);
+  char *id = sk_store_commit_image (f->store, manifest, config, blobs, tag, &error);
+  g_assert_no_error (error);
+  *out_layer = g_steal_pointer (&diff);
+  return id;
+}
+
 static void
 test_fsck_finds_corruption (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *layer = NULL;
-  g_autofree char *a = store_image (f, 11, "x/c:1", &layer);
+  g_autofree char *a = store_qcow2_image (f, "x/c:1", NULL, &layer);
   g_autoptr (SkStoreImage) img = sk_store_lookup (f->store, a, &error);
   g_assert_true (sk_store_checkout (f->store, img, &error));
   g_autoptr (GPtrArray) problems = NULL;
   g_assert_true (sk_store_fsck (f->store, &problems, &error));
+  for (guint i = 0; i < problems->len; i++)
+    g_test_message ("%s", (char *) problems->pdata[i]);
   g_assert_cmpuint (problems->len, ==, 0);
   g_clear_pointer (&problems, g_ptr_array_unref);
 
@@ -232,7 +268,7 @@ test_fsck_finds_corruption (Fixture *f, gconstpointer data)
   g_autofree char *link = g_strdup_printf ("%s/%s.qcow2", sk_store_layers_dir (f->store), sk_digest_hex (layer));
   int fd = open (link, O_WRONLY);
   g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (pwrite (fd, "X", 1, 1000), ==, 1);
+  g_assert_cmpint (pwrite (fd, "X", 1, 70000), ==, 1);
   close (fd);
   g_assert_true (sk_store_fsck (f->store, &problems, &error));
   g_assert_cmpuint (problems->len, >=, 1);
@@ -240,6 +276,21 @@ test_fsck_finds_corruption (Fixture *f, gconstpointer data)
   for (guint i = 0; i < problems->len; i++)
     said_corrupt |= strstr (problems->pdata[i], "is corrupt") != NULL;
   g_assert_true (said_corrupt);
+}
+
+/* A base layer whose header names a backing file breaks the chain rule. */
+static void
+test_fsck_checks_chain (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *layer = NULL;
+  g_autofree char *hex = g_strnfill (64, 'a');
+  g_autofree char *backing = g_strdup_printf ("%s.qcow2", hex);
+  g_autofree char *a = store_qcow2_image (f, "x/bad:1", backing, &layer);
+  g_autoptr (GPtrArray) problems = NULL;
+  g_assert_true (sk_store_fsck (f->store, &problems, &error));
+  g_assert_cmpuint (problems->len, ==, 1);
+  g_assert_nonnull (strstr (problems->pdata[0], "backing file"));
 }
 
 static void
@@ -273,5 +324,6 @@ main (int argc, char **argv)
   g_test_add ("/store/dedup-prune", Fixture, NULL, setup, test_dedup_and_prune, teardown);
   g_test_add ("/store/holds", Fixture, NULL, setup, test_holds, teardown);
   g_test_add ("/store/fsck-corruption", Fixture, NULL, setup, test_fsck_finds_corruption, teardown);
+  g_test_add ("/store/fsck-chain", Fixture, NULL, setup, test_fsck_checks_chain, teardown);
   return g_test_run ();
 }
