@@ -5,15 +5,50 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void
+apply_limits (gpointer data)
+{
+  const SkSpawnLimits *limits = data;
+  struct rlimit cpu = { limits->cpu_seconds, limits->cpu_seconds + 5 };
+  struct rlimit as = { limits->as_bytes, limits->as_bytes };
+  struct rlimit core = { 0, 0 };
+  /* async-signal-safe only: we are between fork and exec */
+  (void) setrlimit (RLIMIT_CPU, &cpu);
+  (void) setrlimit (RLIMIT_AS, &as);
+  (void) setrlimit (RLIMIT_CORE, &core);
+}
+
+/* "prog: exit status N: last stderr line" or "killed by signal". */
+static gboolean
+child_failed (GSubprocess *proc, const char *prog, char *err, GError **error)
+{
+  g_autofree char *base = g_path_get_basename (prog);
+  g_strchomp (err);
+  const char *last = strrchr (err, '\n');
+  last = last ? last + 1 : err;
+  if (g_subprocess_get_if_signaled (proc))
+    {
+      int sig = g_subprocess_get_term_sig (proc);
+      return g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: killed by signal %d (%s)%s%s", base, sig,
+                          g_strsignal (sig), *last ? ": " : "", last), FALSE;
+    }
+  return g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: exit status %d%s%s", base,
+                      g_subprocess_get_exit_status (proc), *last ? ": " : "", last), FALSE;
+}
+
 gboolean
-sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error)
+sk_spawn_sync_limited (const char *const *argv, const SkSpawnLimits *limits, char **out_stdout, GError **error)
 {
   sk_debug_argv (argv);
-  g_autoptr (GSubprocess) proc = g_subprocess_newv (argv,
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
+  g_autoptr (GSubprocessLauncher) launcher
+      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  if (limits)
+    g_subprocess_launcher_set_child_setup (launcher, apply_limits, (gpointer) limits, NULL);
+  g_autoptr (GSubprocess) proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (proc == NULL)
     return g_prefix_error (error, "%s: ", argv[0]), FALSE;
   g_autofree char *out = NULL;
@@ -21,22 +56,16 @@ sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error)
   if (!g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, error))
     return g_prefix_error (error, "%s: ", argv[0]), FALSE;
   if (!g_subprocess_get_successful (proc))
-    {
-      g_autofree char *base = g_path_get_basename (argv[0]);
-      g_strchomp (err);
-      const char *last = strrchr (err, '\n');
-      last = last ? last + 1 : err;
-      if (g_subprocess_get_if_signaled (proc))
-        g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: killed by signal %d%s%s", base,
-                     g_subprocess_get_term_sig (proc), *last ? ": " : "", last);
-      else
-        g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: exit status %d%s%s", base,
-                     g_subprocess_get_exit_status (proc), *last ? ": " : "", last);
-      return FALSE;
-    }
+    return child_failed (proc, argv[0], err ? err : (char[]) { '\0' }, error);
   if (out_stdout)
     *out_stdout = g_steal_pointer (&out);
   return TRUE;
+}
+
+gboolean
+sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error)
+{
+  return sk_spawn_sync_limited (argv, NULL, out_stdout, error);
 }
 
 gboolean

@@ -5,6 +5,17 @@
 
 G_BEGIN_DECLS
 
+/* Resource limits for a helper program that reads untrusted input. */
+typedef struct {
+  guint64 cpu_seconds; /* RLIMIT_CPU */
+  guint64 as_bytes;    /* RLIMIT_AS */
+} SkSpawnLimits;
+
+/* sk_spawn_sync under @limits (RLIMIT_CPU, RLIMIT_AS, no core dumps);
+ * @limits may be NULL.  A child killed by a signal fails with its name. */
+gboolean sk_spawn_sync_limited (const char *const *argv, const SkSpawnLimits *limits, char **out_stdout,
+                                GError **error);
+
 /* Runs @argv to completion (argv[0] looked up in PATH), logging it at debug
  * level.  On success stores its stdout in @out_stdout (may be NULL).  A
  * non-zero exit fails with SK_ERROR_CHILD_FAILED: "<prog>: <last stderr line>". */

@@ -33,16 +33,6 @@ sk_diskfmt_name (SkDiskFormat format)
   return format_names[format];
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
-invalid (GError **error, const char *display, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *why = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "invalid disk '%s': %s", display, why);
-  return FALSE;
-}
 
 static guint32
 le32 (const guint8 *p)
@@ -173,23 +163,23 @@ sk_diskfmt_check_vmdk_descriptor (const char *display, const char *text, gsize l
   if (d.parent_hint != NULL)
     {
       g_autofree char *shown = g_strescape (d.parent_hint, NULL);
-      return invalid (error, display, "vmdk names a parent file '%s'", shown);
+      return sk_disk_invalid (error, display, "vmdk names a parent file '%s'", shown);
     }
   if (g_strcmp0 (d.create_type, "monolithicSparse") != 0 && g_strcmp0 (d.create_type, "streamOptimized") != 0)
     {
       g_autofree char *shown = g_strescape (d.create_type ? d.create_type : "(none)", NULL);
-      return invalid (error, display, "vmdk createType '%s' is not monolithicSparse or streamOptimized", shown);
+      return sk_disk_invalid (error, display, "vmdk createType '%s' is not monolithicSparse or streamOptimized", shown);
     }
   if (d.extents->len == 0)
-    return invalid (error, display, "vmdk descriptor has no extent");
+    return sk_disk_invalid (error, display, "vmdk descriptor has no extent");
   for (guint i = 0; i < d.extents->len; i++)
     {
       const char *name = d.extents->pdata[i];
       g_autofree char *shown = g_strescape (name, NULL);
       if (i > 0 || !is_plain_name (name))
-        return invalid (error, display, "vmdk descriptor names another file '%s'", shown);
+        return sk_disk_invalid (error, display, "vmdk descriptor names another file '%s'", shown);
       if (strcmp (d.types->pdata[i], "SPARSE") != 0)
-        return invalid (error, display, "vmdk extent '%s' is not SPARSE", shown);
+        return sk_disk_invalid (error, display, "vmdk extent '%s' is not SPARSE", shown);
     }
   return TRUE;
 }
@@ -201,9 +191,9 @@ refuse_text_descriptor (const char *display, const char *text, gsize len, GError
   g_auto (VmdkDesc) d = { 0 };
   parse_descriptor (&d, text, len);
   if (d.extents->len == 0)
-    return invalid (error, display, "vmdk descriptor files are not supported");
+    return sk_disk_invalid (error, display, "vmdk descriptor files are not supported");
   g_autofree char *shown = g_strescape (d.extents->pdata[0], NULL);
-  return invalid (error, display, "vmdk descriptor names another file '%s'", shown);
+  return sk_disk_invalid (error, display, "vmdk descriptor names another file '%s'", shown);
 }
 
 /* The text of a vmdk descriptor file, as qemu recognises one: after blank
@@ -258,7 +248,7 @@ detect_head (const char *display, const guint8 *head, gsize len, SkDiskFormat *o
 {
   for (gsize i = 0; i < G_N_ELEMENTS (refused_magics); i++)
     if (has_magic (head, len, refused_magics[i].magic, refused_magics[i].offset, refused_magics[i].len))
-      return invalid (error, display, "unsupported format '%s'", refused_magics[i].name);
+      return sk_disk_invalid (error, display, "unsupported format '%s'", refused_magics[i].name);
   static const struct { const char *magic; gsize offset, len; SkDiskFormat format; } known[] = {
     { "QFI\xfb", 0, 4, SK_DISK_FORMAT_QCOW2 },      { "KDMV", 0, 4, SK_DISK_FORMAT_VMDK },
     { "\x7f\x10\xda\xbe", 0x40, 4, SK_DISK_FORMAT_VDI }, { "vhdxfile", 0, 8, SK_DISK_FORMAT_VHDX },
@@ -284,7 +274,7 @@ detect_tail (int fd, const char *display, guint64 size, SkDiskFormat *inout, GEr
   if (!pread_all (fd, display, tail, sizeof tail, size - SECTOR, &got, error))
     return FALSE;
   if (has_magic (tail, got, "koly", 0, 4))
-    return invalid (error, display, "unsupported format 'dmg'");
+    return sk_disk_invalid (error, display, "unsupported format 'dmg'");
   if (has_magic (tail, got, "conectix", 0, 8))
     *inout = SK_DISK_FORMAT_VPC;
   return TRUE;
@@ -297,9 +287,9 @@ sk_diskfmt_detect_fd (int fd, const char *display, SkDiskFormat *out_format, GEr
   if (fstat (fd, &st) < 0)
     return sk_error_from_errno (error, errno, "reading '%s'", display);
   if (!S_ISREG (st.st_mode))
-    return invalid (error, display, "not a regular file");
+    return sk_disk_invalid (error, display, "not a regular file");
   if (st.st_size == 0)
-    return invalid (error, display, "is empty");
+    return sk_disk_invalid (error, display, "is empty");
   guint8 head[HEAD_SIZE];
   gsize got = 0;
   if (!pread_all (fd, display, head, sizeof head, 0, &got, error))
@@ -338,15 +328,15 @@ check_vmdk_header (int fd, const char *display, guint64 file_size, GError **erro
   if (!pread_all (fd, display, h, sizeof h, 0, &got, error))
     return FALSE;
   if (got < 80)
-    return invalid (error, display, "truncated vmdk header");
+    return sk_disk_invalid (error, display, "truncated vmdk header");
   guint64 capacity = le64 (h + 12), desc_offset = le64 (h + 28), desc_size = le64 (h + 36);
   /* qemu reads a sparse file of capacity 0 as a descriptor file naming
    * other extents */
   if (capacity == 0 || capacity > SK_QCOW2_MAX_VIRTUAL_SIZE / SECTOR)
-    return invalid (error, display, "vmdk capacity %" G_GUINT64_FORMAT " sectors out of range", capacity);
+    return sk_disk_invalid (error, display, "vmdk capacity %" G_GUINT64_FORMAT " sectors out of range", capacity);
   if (desc_offset == 0 || desc_size == 0 || desc_size > VMDK_MAX_DESC_SECTORS
       || desc_offset > file_size / SECTOR || desc_size > file_size / SECTOR - desc_offset)
-    return invalid (error, display, "vmdk has no valid embedded descriptor");
+    return sk_disk_invalid (error, display, "vmdk has no valid embedded descriptor");
   gsize len = desc_size * SECTOR;
   g_autofree char *text = g_malloc (len);
   if (!pread_all (fd, display, text, len, desc_offset * SECTOR, &got, error))
@@ -362,9 +352,9 @@ check_qed_header (int fd, const char *display, GError **error)
   if (!pread_all (fd, display, h, sizeof h, 0, &got, error))
     return FALSE;
   if (got < sizeof h)
-    return invalid (error, display, "truncated qed header");
+    return sk_disk_invalid (error, display, "truncated qed header");
   if (le64 (h + 16) & QED_F_BACKING_FILE)
-    return invalid (error, display, "qed image has a backing file");
+    return sk_disk_invalid (error, display, "qed image has a backing file");
   return TRUE;
 }
 
@@ -386,9 +376,9 @@ names_no_backing (const char *display, json_t *o, GError **error)
   static const char *const keys[] = { "backing-filename", "full-backing-filename", "backing-filename-format" };
   for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
     if (json_object_get (o, keys[i]) != NULL)
-      return invalid (error, display, "qemu-img reports a backing file");
+      return sk_disk_invalid (error, display, "qemu-img reports a backing file");
   if (json_is_true (json_object_get (o, "encrypted")))
-    return invalid (error, display, "qemu-img reports encryption");
+    return sk_disk_invalid (error, display, "qemu-img reports encryption");
   return TRUE;
 }
 
@@ -406,7 +396,7 @@ check_nodes (const char *display, json_t *array, const char *member, const char 
       if (g_strcmp0 (name, self) != 0)
         {
           g_autofree char *shown = g_strescape (name ? name : "(none)", NULL);
-          return invalid (error, display, "qemu-img reports another file '%s'", shown);
+          return sk_disk_invalid (error, display, "qemu-img reports another file '%s'", shown);
         }
       if (!names_no_backing (display, info, error))
         return FALSE;
@@ -419,9 +409,9 @@ compare_specific (const char *display, SkDiskFormat format, json_t *root, const 
 {
   json_t *data = json_object_get (json_object_get (root, "format-specific"), "data");
   if (json_object_get (data, "data-file") != NULL)
-    return invalid (error, display, "qemu-img reports an external data file");
+    return sk_disk_invalid (error, display, "qemu-img reports an external data file");
   if (json_object_get (data, "encrypt") != NULL)
-    return invalid (error, display, "qemu-img reports encryption");
+    return sk_disk_invalid (error, display, "qemu-img reports encryption");
   if (!check_nodes (display, json_object_get (data, "extents"), NULL, self, error)
       || !check_nodes (display, json_object_get (root, "children"), "info", self, error))
     return FALSE;
@@ -429,7 +419,7 @@ compare_specific (const char *display, SkDiskFormat format, json_t *root, const 
     return TRUE;
   const char *create = json_string_value (json_object_get (data, "create-type"));
   if (g_strcmp0 (create, "monolithicSparse") != 0 && g_strcmp0 (create, "streamOptimized") != 0)
-    return invalid (error, display, "qemu-img reports vmdk create-type '%s'", create ? create : "(none)");
+    return sk_disk_invalid (error, display, "qemu-img reports vmdk create-type '%s'", create ? create : "(none)");
   return TRUE;
 }
 
@@ -444,15 +434,15 @@ sk_diskfmt_compare_qemu_img_info (const char *display, SkDiskFormat format, cons
            FALSE;
   const char *got = json_string_value (json_object_get (root, "format"));
   if (g_strcmp0 (got, sk_diskfmt_name (format)) != 0)
-    return invalid (error, display, "qemu-img reads it as '%s', not %s", got ? got : "(none)",
+    return sk_disk_invalid (error, display, "qemu-img reads it as '%s', not %s", got ? got : "(none)",
                     sk_diskfmt_name (format));
   json_t *vsize = json_object_get (root, "virtual-size");
   if (!json_is_integer (vsize) || json_integer_value (vsize) <= 0
       || (guint64) json_integer_value (vsize) > SK_QCOW2_MAX_VIRTUAL_SIZE)
-    return invalid (error, display, "qemu-img reports no sane virtual size");
+    return sk_disk_invalid (error, display, "qemu-img reports no sane virtual size");
   const char *self = json_string_value (json_object_get (root, "filename"));
   if (self == NULL)
-    return invalid (error, display, "qemu-img reports no file name");
+    return sk_disk_invalid (error, display, "qemu-img reports no file name");
   return names_no_backing (display, root, error) && compare_specific (display, format, root, self, error);
 }
 
@@ -466,7 +456,7 @@ own_checks (const char *path, SkDiskFormat format, GError **error)
   if (!sk_diskfmt_detect_fd (fd, path, &found, error))
     return FALSE;
   if (found != format)
-    return invalid (error, path, "content is %s, not %s", sk_diskfmt_name (found), sk_diskfmt_name (format));
+    return sk_disk_invalid (error, path, "content is %s, not %s", sk_diskfmt_name (found), sk_diskfmt_name (format));
   struct stat st;
   if (fstat (fd, &st) < 0)
     return sk_error_from_errno (error, errno, "reading '%s'", path);

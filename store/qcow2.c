@@ -88,9 +88,9 @@ be64 (const guint8 *p)
   return ((guint64) be32 (p) << 32) | be32 (p + 4);
 }
 
-/* "invalid disk 'DISPLAY': <why>", SK_ERROR_INVALID_IMAGE.  Returns FALSE. */
-static gboolean G_GNUC_PRINTF (3, 4)
-invalid (GError **error, const char *display, const char *fmt, ...)
+
+gboolean
+sk_disk_invalid (GError **error, const char *display, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
@@ -196,25 +196,25 @@ static gboolean
 parse_fixed (Header *h, GError **error)
 {
   if (h->len < 4 || memcmp (h->buf, QCOW2_MAGIC, 4) != 0)
-    return invalid (error, h->display, "not a qcow2 image (bad magic)");
+    return sk_disk_invalid (error, h->display, "not a qcow2 image (bad magic)");
   if (h->len < V2_HEADER_LENGTH)
-    return invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
+    return sk_disk_invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
   read_fields (h);
   if (h->version != 2 && h->version != 3)
-    return invalid (error, h->display, "unsupported qcow2 version %u", h->version);
+    return sk_disk_invalid (error, h->display, "unsupported qcow2 version %u", h->version);
   if (h->version == 3 && h->len < V3_HEADER_LENGTH)
-    return invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
+    return sk_disk_invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
   if (h->version == 3)
     read_v3_fields (h);
   if (h->cluster_bits < SK_QCOW2_MIN_CLUSTER_BITS || h->cluster_bits > SK_QCOW2_MAX_CLUSTER_BITS)
-    return invalid (error, h->display, "cluster_bits %u out of range %d..%d", h->cluster_bits,
+    return sk_disk_invalid (error, h->display, "cluster_bits %u out of range %d..%d", h->cluster_bits,
                     SK_QCOW2_MIN_CLUSTER_BITS, SK_QCOW2_MAX_CLUSTER_BITS);
   guint32 cluster = 1u << h->cluster_bits;
   if (h->version == 3
       && (h->header_length < V3_HEADER_LENGTH || h->header_length > cluster || h->header_length % 8 != 0))
-    return invalid (error, h->display, "bad header length %u", h->header_length);
+    return sk_disk_invalid (error, h->display, "bad header length %u", h->header_length);
   if (h->header_length > h->len)
-    return invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
+    return sk_disk_invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
   if (h->header_length > V3_HEADER_LENGTH)
     h->compression_type = h->buf[V3_HEADER_LENGTH];
   return TRUE;
@@ -224,15 +224,15 @@ static gboolean
 check_size (const Header *h, GError **error)
 {
   if (h->size == 0)
-    return invalid (error, h->display, "virtual size is zero");
+    return sk_disk_invalid (error, h->display, "virtual size is zero");
   if (h->size > SK_QCOW2_MAX_VIRTUAL_SIZE)
-    return invalid (error, h->display, "virtual size %" G_GUINT64_FORMAT " exceeds the limit of 64 TiB",
+    return sk_disk_invalid (error, h->display, "virtual size %" G_GUINT64_FORMAT " exceeds the limit of 64 TiB",
                     h->size);
   if (h->size % 512 != 0)
-    return invalid (error, h->display, "virtual size %" G_GUINT64_FORMAT " is not a multiple of 512",
+    return sk_disk_invalid (error, h->display, "virtual size %" G_GUINT64_FORMAT " is not a multiple of 512",
                     h->size);
   if (h->refcount_order > 6)
-    return invalid (error, h->display, "refcount order %u out of range 0..6", h->refcount_order);
+    return sk_disk_invalid (error, h->display, "refcount order %u out of range 0..6", h->refcount_order);
   return TRUE;
 }
 
@@ -240,20 +240,20 @@ static gboolean
 check_features (const Header *h, GError **error)
 {
   if (h->crypt_method != 0)
-    return invalid (error, h->display, "uses encryption (method %u)", h->crypt_method);
+    return sk_disk_invalid (error, h->display, "uses encryption (method %u)", h->crypt_method);
   if (h->incompat & ~(guint64) INCOMPAT_KNOWN)
-    return invalid (error, h->display, "unknown incompatible feature bits 0x%" G_GINT64_MODIFIER "x",
+    return sk_disk_invalid (error, h->display, "unknown incompatible feature bits 0x%" G_GINT64_MODIFIER "x",
                     h->incompat & ~(guint64) INCOMPAT_KNOWN);
   if (h->incompat & INCOMPAT_DATA_FILE || h->autoclear & AUTOCLEAR_DATA_FILE_RAW)
-    return invalid (error, h->display, "has an external data file");
+    return sk_disk_invalid (error, h->display, "has an external data file");
   if (h->incompat & INCOMPAT_CORRUPT)
-    return invalid (error, h->display, "is marked corrupt");
+    return sk_disk_invalid (error, h->display, "is marked corrupt");
   if (h->incompat & INCOMPAT_DIRTY)
-    return invalid (error, h->display, "is marked dirty (refcounts need repair)");
+    return sk_disk_invalid (error, h->display, "is marked dirty (refcounts need repair)");
   if (h->compression_type > SK_QCOW2_COMPRESSION_ZSTD)
-    return invalid (error, h->display, "unknown compression type %u", h->compression_type);
+    return sk_disk_invalid (error, h->display, "unknown compression type %u", h->compression_type);
   if ((h->compression_type != SK_QCOW2_COMPRESSION_ZLIB) != !!(h->incompat & INCOMPAT_COMPRESSION))
-    return invalid (error, h->display, "compression type %u disagrees with its feature bit",
+    return sk_disk_invalid (error, h->display, "compression type %u disagrees with its feature bit",
                     h->compression_type);
   return TRUE;
 }
@@ -274,22 +274,22 @@ check_tables (const Header *h, GError **error)
   guint64 l2_entries = cluster / ((h->incompat & INCOMPAT_EXTL2) ? 16 : 8);
   guint64 l1_needed = (h->size + cluster * l2_entries - 1) / (cluster * l2_entries);
   if ((guint64) h->l1_size * 8 > MAX_L1_BYTES)
-    return invalid (error, h->display, "L1 table of %u entries is too large", h->l1_size);
+    return sk_disk_invalid (error, h->display, "L1 table of %u entries is too large", h->l1_size);
   if (h->l1_size < l1_needed)
-    return invalid (error, h->display, "L1 table of %u entries is too small for the virtual size", h->l1_size);
+    return sk_disk_invalid (error, h->display, "L1 table of %u entries is too small for the virtual size", h->l1_size);
   if (!table_ok (h, h->l1_offset, (guint64) h->l1_size * 8))
-    return invalid (error, h->display, "L1 table offset 0x%" G_GINT64_MODIFIER "x is unaligned or outside the file",
+    return sk_disk_invalid (error, h->display, "L1 table offset 0x%" G_GINT64_MODIFIER "x is unaligned or outside the file",
                     h->l1_offset);
   if (h->refcount_clusters == 0 || (guint64) h->refcount_clusters * cluster > MAX_REFTABLE_BYTES)
-    return invalid (error, h->display, "refcount table of %u clusters is out of range", h->refcount_clusters);
+    return sk_disk_invalid (error, h->display, "refcount table of %u clusters is out of range", h->refcount_clusters);
   if (!table_ok (h, h->refcount_offset, 8))
-    return invalid (error, h->display,
+    return sk_disk_invalid (error, h->display,
                     "refcount table offset 0x%" G_GINT64_MODIFIER "x is unaligned or outside the file",
                     h->refcount_offset);
   if (h->nb_snapshots > MAX_SNAPSHOTS)
-    return invalid (error, h->display, "%u snapshots is too many", h->nb_snapshots);
+    return sk_disk_invalid (error, h->display, "%u snapshots is too many", h->nb_snapshots);
   if (h->nb_snapshots > 0 && !table_ok (h, h->snapshots_offset, 1))
-    return invalid (error, h->display,
+    return sk_disk_invalid (error, h->display,
                     "snapshot table offset 0x%" G_GINT64_MODIFIER "x is unaligned or outside the file",
                     h->snapshots_offset);
   return TRUE;
@@ -301,11 +301,11 @@ static gboolean
 read_backing_format (Header *h, const guint8 *data, guint32 len, GError **error)
 {
   if (h->backing_format != NULL)
-    return invalid (error, h->display, "has two backing format extensions");
+    return sk_disk_invalid (error, h->display, "has two backing format extensions");
   if (len >= 16)
-    return invalid (error, h->display, "backing format name is too long");
+    return sk_disk_invalid (error, h->display, "backing format name is too long");
   if (memchr (data, '\0', len) != NULL)
-    return invalid (error, h->display, "backing format name contains a NUL byte");
+    return sk_disk_invalid (error, h->display, "backing format name contains a NUL byte");
   h->backing_format = g_strndup ((const char *) data, len);
   return TRUE;
 }
@@ -318,9 +318,9 @@ check_extension (Header *h, guint32 type, const guint8 *data, guint32 len, GErro
     case EXT_BACKING_FORMAT:
       return read_backing_format (h, data, len, error);
     case EXT_CRYPTO_HEADER:
-      return invalid (error, h->display, "uses encryption (crypto header extension)");
+      return sk_disk_invalid (error, h->display, "uses encryption (crypto header extension)");
     case EXT_DATA_FILE:
-      return invalid (error, h->display, "has an external data file");
+      return sk_disk_invalid (error, h->display, "has an external data file");
     default:
       /* feature names, bitmaps and extensions we do not know: harmless */
       return TRUE;
@@ -345,7 +345,7 @@ parse_extensions (Header *h, GError **error)
       if (type == EXT_END)
         return TRUE;
       if (len > end - off - 8)
-        return invalid (error, h->display, "header extension 0x%08x overruns the header", type);
+        return sk_disk_invalid (error, h->display, "header extension 0x%08x overruns the header", type);
       if (!check_extension (h, type, h->buf + off + 8, len, error))
         return FALSE;
       off += 8 + (((guint64) len + 7) & ~G_GUINT64_CONSTANT (7));
@@ -363,15 +363,15 @@ read_backing_name (const Header *h, char **out_name, GError **error)
   if (h->backing_offset == 0)
     return TRUE;
   if (h->backing_size == 0 || h->backing_size > MAX_BACKING_NAME)
-    return invalid (error, h->display, "backing file name length %u out of range 1..%d", h->backing_size,
+    return sk_disk_invalid (error, h->display, "backing file name length %u out of range 1..%d", h->backing_size,
                     MAX_BACKING_NAME);
   guint64 limit = MIN ((guint64) h->len, G_GUINT64_CONSTANT (1) << h->cluster_bits);
   if (h->backing_offset < h->header_length || h->backing_offset > limit
       || h->backing_size > limit - h->backing_offset)
-    return invalid (error, h->display, "backing file name lies outside the header cluster");
+    return sk_disk_invalid (error, h->display, "backing file name lies outside the header cluster");
   const char *p = (const char *) h->buf + h->backing_offset;
   if (memchr (p, '\0', h->backing_size) != NULL)
-    return invalid (error, h->display, "backing file name contains a NUL byte");
+    return sk_disk_invalid (error, h->display, "backing file name contains a NUL byte");
   *out_name = g_strndup (p, h->backing_size);
   return TRUE;
 }
@@ -382,22 +382,22 @@ check_backing (const Header *h, const char *backing, const char *expected, GErro
   if (backing == NULL)
     {
       if (expected != NULL)
-        return invalid (error, h->display, "has no backing file, expected '%s'", expected);
+        return sk_disk_invalid (error, h->display, "has no backing file, expected '%s'", expected);
       return TRUE;
     }
   g_autoptr (GError) local = NULL;
   if (!sk_qcow2_check_backing_name (backing, &local))
-    return invalid (error, h->display, "%s", local->message);
+    return sk_disk_invalid (error, h->display, "%s", local->message);
   if (expected == NULL)
-    return invalid (error, h->display, "has a backing file '%s' where none is allowed", backing);
+    return sk_disk_invalid (error, h->display, "has a backing file '%s' where none is allowed", backing);
   if (strcmp (backing, expected) != 0)
-    return invalid (error, h->display, "backing file '%s' is not the expected '%s'", backing, expected);
+    return sk_disk_invalid (error, h->display, "backing file '%s' is not the expected '%s'", backing, expected);
   if (h->backing_format == NULL)
-    return invalid (error, h->display, "backing file '%s' has no backing format", backing);
+    return sk_disk_invalid (error, h->display, "backing file '%s' has no backing format", backing);
   if (strcmp (h->backing_format, "qcow2") != 0)
     {
       g_autofree char *shown = g_strescape (h->backing_format, NULL);
-      return invalid (error, h->display, "backing format '%s' is not qcow2", shown);
+      return sk_disk_invalid (error, h->display, "backing format '%s' is not qcow2", shown);
     }
   return TRUE;
 }
@@ -442,7 +442,7 @@ sk_qcow2_validate_fd (int fd, const char *display, const char *expected_backing,
   if (fstat (fd, &st) < 0)
     return sk_error_from_errno (error, errno, "reading '%s'", display);
   if (!S_ISREG (st.st_mode))
-    return invalid (error, display, "not a regular file");
+    return sk_disk_invalid (error, display, "not a regular file");
   g_autoptr (GBytes) head = read_head (fd, display, st.st_size, error);
   if (head == NULL)
     return FALSE;
@@ -513,16 +513,16 @@ compare_specific (const char *display, json_t *root, const SkQcow2Info *info, GE
   json_t *data = json_object_get (spec, "data");
   const char *type = json_string_value (json_object_get (spec, "type"));
   if (spec != NULL && g_strcmp0 (type, "qcow2") != 0)
-    return invalid (error, display, "qemu-img reports format-specific type '%s'", type ? type : "");
+    return sk_disk_invalid (error, display, "qemu-img reports format-specific type '%s'", type ? type : "");
   if (json_object_get (data, "data-file") != NULL)
-    return invalid (error, display, "qemu-img reports an external data file");
+    return sk_disk_invalid (error, display, "qemu-img reports an external data file");
   if (json_object_get (data, "encrypt") != NULL)
-    return invalid (error, display, "qemu-img reports encryption");
+    return sk_disk_invalid (error, display, "qemu-img reports encryption");
   if (is_true (data, "corrupt"))
-    return invalid (error, display, "qemu-img reports it corrupt");
+    return sk_disk_invalid (error, display, "qemu-img reports it corrupt");
   const char *ctype = json_string_value (json_object_get (data, "compression-type"));
   if (ctype != NULL && strcmp (ctype, compression_name (info->compression_type)) != 0)
-    return invalid (error, display, "qemu-img reports compression type '%s', the header says '%s'", ctype,
+    return sk_disk_invalid (error, display, "qemu-img reports compression type '%s', the header says '%s'", ctype,
                     compression_name (info->compression_type));
   return TRUE;
 }
@@ -533,12 +533,12 @@ compare_backing (const char *display, json_t *root, const SkQcow2Info *info, GEr
   const char *backing = json_string_value (json_object_get (root, "backing-filename"));
   const char *format = json_string_value (json_object_get (root, "backing-filename-format"));
   if (backing == NULL && json_object_get (root, "full-backing-filename") != NULL)
-    return invalid (error, display, "qemu-img reports a backing file the header does not name");
+    return sk_disk_invalid (error, display, "qemu-img reports a backing file the header does not name");
   if (g_strcmp0 (backing, info->backing_file) != 0)
-    return invalid (error, display, "qemu-img reports backing file '%s', the header says '%s'",
+    return sk_disk_invalid (error, display, "qemu-img reports backing file '%s', the header says '%s'",
                     backing ? backing : "(none)", info->backing_file ? info->backing_file : "(none)");
   if (backing != NULL && g_strcmp0 (format, "qcow2") != 0)
-    return invalid (error, display, "qemu-img reports backing format '%s'", format ? format : "(none)");
+    return sk_disk_invalid (error, display, "qemu-img reports backing format '%s'", format ? format : "(none)");
   return TRUE;
 }
 
@@ -554,76 +554,29 @@ sk_qcow2_compare_qemu_img_info (const char *display, const char *json, const SkQ
            FALSE;
   const char *format = json_string_value (json_object_get (root, "format"));
   if (g_strcmp0 (format, "qcow2") != 0)
-    return invalid (error, display, "qemu-img reads it as '%s', not qcow2", format ? format : "(none)");
+    return sk_disk_invalid (error, display, "qemu-img reads it as '%s', not qcow2", format ? format : "(none)");
   json_t *vsize = json_object_get (root, "virtual-size");
   if (!json_is_integer (vsize) || (guint64) json_integer_value (vsize) != info->virtual_size)
-    return invalid (error, display, "qemu-img reports virtual size %" JSON_INTEGER_FORMAT ", the header says %"
+    return sk_disk_invalid (error, display, "qemu-img reports virtual size %" JSON_INTEGER_FORMAT ", the header says %"
                     G_GUINT64_FORMAT, json_is_integer (vsize) ? json_integer_value (vsize) : -1,
                     info->virtual_size);
   json_t *csize = json_object_get (root, "cluster-size");
   if (csize != NULL && (!json_is_integer (csize) || json_integer_value (csize) != info->cluster_size))
-    return invalid (error, display, "qemu-img reports another cluster size");
+    return sk_disk_invalid (error, display, "qemu-img reports another cluster size");
   if (is_true (root, "encrypted"))
-    return invalid (error, display, "qemu-img reports encryption");
+    return sk_disk_invalid (error, display, "qemu-img reports encryption");
   if (is_true (root, "dirty-flag"))
-    return invalid (error, display, "qemu-img reports it dirty");
+    return sk_disk_invalid (error, display, "qemu-img reports it dirty");
   return compare_backing (display, root, info, error) && compare_specific (display, root, info, error);
 }
 
 /* ---- running qemu-img under limits ---- */
 
-static void
-apply_limits (gpointer data)
-{
-  const SkQemuImgLimits *limits = data;
-  struct rlimit cpu = { limits->cpu_seconds, limits->cpu_seconds + 5 };
-  struct rlimit as = { limits->as_bytes, limits->as_bytes };
-  struct rlimit core = { 0, 0 };
-  /* async-signal-safe only: we are between fork and exec */
-  (void) setrlimit (RLIMIT_CPU, &cpu);
-  (void) setrlimit (RLIMIT_AS, &as);
-  (void) setrlimit (RLIMIT_CORE, &core);
-}
-
-static gboolean
-child_failed (GSubprocess *proc, const char *prog, char *err, GError **error)
-{
-  g_autofree char *base = g_path_get_basename (prog);
-  g_strchomp (err);
-  const char *last = strrchr (err, '\n');
-  last = last ? last + 1 : err;
-  if (g_subprocess_get_if_signaled (proc))
-    {
-      int sig = g_subprocess_get_term_sig (proc);
-      g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: killed by signal %d (%s)%s%s", base, sig,
-                   g_strsignal (sig), *last ? ": " : "", last);
-      return FALSE;
-    }
-  g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "%s: exit status %d%s%s", base,
-               g_subprocess_get_exit_status (proc), *last ? ": " : "", last);
-  return FALSE;
-}
-
 gboolean
 sk_qcow2_run_limited (const char *const *argv, const SkQemuImgLimits *limits, char **out_stdout,
                       GError **error)
 {
-  sk_debug_argv (argv);
-  g_autoptr (GSubprocessLauncher) launcher
-      = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, apply_limits, (gpointer) limits, NULL);
-  g_autoptr (GSubprocess) proc = g_subprocess_launcher_spawnv (launcher, argv, error);
-  if (proc == NULL)
-    return g_prefix_error (error, "%s: ", argv[0]), FALSE;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  if (!g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, error))
-    return g_prefix_error (error, "%s: ", argv[0]), FALSE;
-  if (!g_subprocess_get_successful (proc))
-    return child_failed (proc, argv[0], err ? err : (char[]) { '\0' }, error);
-  if (out_stdout != NULL)
-    *out_stdout = g_steal_pointer (&out);
-  return TRUE;
+  return sk_spawn_sync_limited (argv, limits, out_stdout, error);
 }
 
 gboolean

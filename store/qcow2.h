@@ -14,7 +14,12 @@
 
 #include <glib.h>
 
+#include "common/util.h"
+
 G_BEGIN_DECLS
+
+/* "invalid disk 'DISPLAY': <why>" with SK_ERROR_INVALID_IMAGE; returns FALSE. */
+gboolean sk_disk_invalid (GError **error, const char *display, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
 #define SK_QCOW2_MAX_VIRTUAL_SIZE (G_GUINT64_CONSTANT (64) << 40) /* 64 TiB */
 #define SK_QCOW2_MIN_CLUSTER_BITS 9
@@ -72,10 +77,7 @@ gboolean sk_qcow2_compare_qemu_img_info (const char *display, const char *json, 
                                          GError **error);
 
 /* Limits applied to qemu-img children (setrlimit in the child). */
-typedef struct {
-  guint cpu_seconds;   /* RLIMIT_CPU */
-  guint64 as_bytes;    /* RLIMIT_AS */
-} SkQemuImgLimits;
+typedef SkSpawnLimits SkQemuImgLimits;
 
 /* 30 s of CPU, 1 GiB of address space: enough for `info` on any sane file. */
 extern const SkQemuImgLimits sk_qcow2_info_limits;
