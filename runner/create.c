@@ -124,6 +124,22 @@ make_seed (const char *root, SkVm *vm, const SkRunOptions *opts, const char *def
   return sk_file_write_atomic (kh, line, strlen (line), 0644, error);
 }
 
+/* --console-log FILE: qemu appends the console to console.log, which is
+ * then a symlink to FILE, so `skiff logs` and the user's file are one. */
+static gboolean
+link_console_log (const char *root, SkVm *vm, GError **error)
+{
+  if (vm->console_log == NULL)
+    return TRUE;
+  g_autofree char *dir = g_path_get_dirname (vm->console_log);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "--console-log: no directory '%s'", dir), FALSE;
+  g_autofree char *link = sk_vm_path (root, vm, "console.log");
+  if (symlink (vm->console_log, link) < 0)
+    return sk_error_from_errno (error, errno, "--console-log '%s'", vm->console_log);
+  return TRUE;
+}
+
 static gboolean
 make_overlay (const char *root, SkVm *vm, guint64 image_size, GError **error)
 {
@@ -211,7 +227,12 @@ vm_new (SkStoreImage *img, const SkRunOptions *opts, GError **error)
   vm->env = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; opts->env && i < opts->env->len; i++)
     g_ptr_array_add (vm->env, g_strdup (opts->env->pdata[i]));
-  vm->console_log = g_strdup (opts->console_log);
+  if (opts->console_log)
+    {
+      g_autofree char *cwd = g_get_current_dir ();
+      vm->console_log = g_path_is_absolute (opts->console_log) ? g_strdup (opts->console_log)
+                                                               : g_build_filename (cwd, opts->console_log, NULL);
+    }
   if (!parse_ports (opts, vm, error))
     return NULL;
   return g_steal_pointer (&vm);
@@ -230,7 +251,7 @@ sk_runner_create (SkStore *store, SkStoreImage *img, const SkRunOptions *opts, G
   if (vm->ssh_port == 0 || !sk_vm_create_dir (root, vm, error))
     return NULL;
   /* From here on a failure removes what was made. */
-  if (!sk_store_hold (store, img->digest, vm->id, error) || !sk_store_checkout (store, img, error)
+  if (!link_console_log (root, vm, error) || !sk_store_hold (store, img->digest, vm->id, error) || !sk_store_checkout (store, img, error)
       || !make_overlay (root, vm, config->disk_size, error)
       || !make_seed (root, vm, opts, config->user, error) || !sk_vm_save (root, vm, error))
     {

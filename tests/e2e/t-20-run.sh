@@ -45,9 +45,10 @@ like "$OUT" "80/tcp -> 127.0.0.1:$port" "port lists the forward"
 run skiff ps --format json
 like "$OUT" '"State": "running"' "ps --format json"
 
-check "a second VM of the same image" skiff run -d --name t2 tiny
+check "a second VM of the same image, --console-log" skiff run -d --name t2 --console-log "$TMP/t2.console" tiny
 check "both answer over SSH" skiff exec t2 -- hostname
 is "$OUT" t2 "t2 is its own guest"
+grep -q 'skiff-guest: ready' "$TMP/t2.console" && ok "--console-log FILE receives the console" || not_ok "--console-log"
 run skiff exec t1 -- hostname
 is "$OUT" t1 "t1 still runs"
 
