@@ -1,0 +1,630 @@
+/* Unit tests: registry/http — the pure helpers (Range, Content-Range,
+ * error bodies, Retry-After, content types, header lines, URL resolution,
+ * backoff) and transfers against scripted HTTP servers on 127.0.0.1:
+ * status errors with the registry's message, the body cap, resumed
+ * downloads (206 and a server ignoring Range), retries, redirects that
+ * must not carry Authorization to another origin or leave http(s). */
+#include "common/error.h"
+#include "oci/digest.h"
+#include "registry/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- pure */
+
+static void
+test_range_header (void)
+{
+  g_autofree char *a = sk_http_range_header (0);
+  g_autofree char *b = sk_http_range_header (G_GUINT64_CONSTANT (5368709120));
+  g_assert_cmpstr (a, ==, "Range: bytes=0-");
+  g_assert_cmpstr (b, ==, "Range: bytes=5368709120-");
+}
+
+static void
+test_content_range (void)
+{
+  guint64 first = 1, last = 1;
+  gint64 total = 1;
+  g_assert_true (sk_http_parse_content_range ("bytes 500-1499/2048", &first, &last, &total));
+  g_assert_cmpuint (first, ==, 500);
+  g_assert_cmpuint (last, ==, 1499);
+  g_assert_cmpint (total, ==, 2048);
+  g_assert_true (sk_http_parse_content_range ("bytes 0-0/*", &first, &last, &total));
+  g_assert_cmpuint (first, ==, 0);
+  g_assert_cmpint (total, ==, -1);
+  const char *bad[] = {
+    "", "bytes", "bytes 5-4/10", "bytes 0-10/10", "items 0-1/2", "bytes -1-2/3", "bytes 1-2/3x",
+    "bytes 1-/3", "bytes */10", "bytes 1-2", "bytes 99999999999999999999-1/2",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (sk_http_parse_content_range (bad[i], &first, &last, &total));
+}
+
+static char *
+error_body (const char *json)
+{
+  g_autoptr (GBytes) b = g_bytes_new (json, strlen (json));
+  return sk_http_parse_error_body (b);
+}
+
+static void
+test_error_body (void)
+{
+  g_autofree char *one = error_body ("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\","
+                                     "\"detail\":{\"Tag\":\"x\"}}]}");
+  g_assert_cmpstr (one, ==, "MANIFEST_UNKNOWN: manifest unknown");
+  g_autofree char *two = error_body ("{\"errors\":[{\"code\":\"DENIED\"},{\"code\":\"UNAUTHORIZED\"}]}");
+  g_assert_cmpstr (two, ==, "DENIED (and 1 more)");
+  g_autofree char *ctl = error_body ("{\"errors\":[{\"code\":\"X\",\"message\":\"a\\nb\\u001b[31m\"}]}");
+  g_assert_cmpstr (ctl, ==, "X: a b [31m");
+  const char *not_errors[] = { "", "not json", "{}", "{\"errors\":[]}", "{\"errors\":{}}", "{\"errors\":[{}]}",
+                               "[1,2]" };
+  for (gsize i = 0; i < G_N_ELEMENTS (not_errors); i++)
+    {
+      g_autofree char *s = error_body (not_errors[i]);
+      g_assert_null (s);
+    }
+}
+
+static void
+test_retry_after (void)
+{
+  /* 2024-01-01T00:00:00Z */
+  gint64 now = 1704067200;
+  g_assert_cmpint (sk_http_parse_retry_after ("7", now), ==, 7);
+  g_assert_cmpint (sk_http_parse_retry_after(" 0 ", now), ==, 0);
+  g_assert_cmpint (sk_http_parse_retry_after ("Mon, 01 Jan 2024 00:00:30 GMT", now), ==, 30);
+  g_assert_cmpint (sk_http_parse_retry_after ("Sun, 31 Dec 2023 23:00:00 GMT", now), ==, 0);
+  const char *bad[] = { "", "-1", "1.5", "soon", "Mon, 01 Foo 2024 00:00:30 GMT", "Mon, 32 Jan 2024 00:00:30 GMT",
+                        "7s" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_cmpint (sk_http_parse_retry_after (bad[i], now), ==, -1);
+}
+
+static void
+test_backoff (void)
+{
+  g_assert_cmpuint (sk_http_backoff_ms (1, -1), ==, 500);
+  g_assert_cmpuint (sk_http_backoff_ms (2, -1), ==, 1000);
+  g_assert_cmpuint (sk_http_backoff_ms (2, 3), ==, 3000);
+  g_assert_cmpuint (sk_http_backoff_ms (1, 100000), ==, 60000);
+  g_assert_cmpuint (sk_http_backoff_ms (1, 0), ==, 0);
+}
+
+static void
+test_content_type (void)
+{
+  g_autofree char *a = sk_http_content_type_strip ("application/vnd.oci.image.manifest.v1+json; charset=utf-8");
+  g_autofree char *b = sk_http_content_type_strip ("  Application/JSON  ");
+  g_autofree char *c = sk_http_content_type_strip (";x=y");
+  g_assert_cmpstr (a, ==, "application/vnd.oci.image.manifest.v1+json");
+  g_assert_cmpstr (b, ==, "application/json");
+  g_assert_cmpstr (c, ==, "");
+  g_assert_null (sk_http_content_type_strip (NULL));
+}
+
+static void
+test_header_line (void)
+{
+  char *name = NULL, *value = NULL;
+  const char *line = "Docker-Content-Digest:  sha256:abc \r\n";
+  g_assert_true (sk_http_parse_header_line (line, strlen (line), &name, &value));
+  g_assert_cmpstr (name, ==, "docker-content-digest");
+  g_assert_cmpstr (value, ==, "sha256:abc");
+  g_free (name);
+  g_free (value);
+  const char *empty = "X-Empty:\r\n";
+  g_assert_true (sk_http_parse_header_line (empty, strlen (empty), &name, &value));
+  g_assert_cmpstr (value, ==, "");
+  g_free (name);
+  g_free (value);
+  const char *bad[] = { "\r\n", "HTTP/1.1 200 OK\r\n", ": v\r\n", "Bad Name: v\r\n" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (sk_http_parse_header_line (bad[i], strlen (bad[i]), &name, &value));
+}
+
+static void
+test_resolve_url (void)
+{
+  struct { const char *base, *ref, *want; } cases[] = {
+    { "http://127.0.0.1:5000/v2/a/blobs/uploads/", "/v2/a/blobs/uploads/u1?_state=x",
+      "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=x" },
+    { "https://r.example/v2/", "https://auth.example/token", "https://auth.example/token" },
+    { "https://r.example/v2/a/manifests/x", "../../b", "https://r.example/v2/b" },
+    { "https://r.example/v2/", "file:///etc/passwd", NULL },
+    { "https://r.example/v2/", "ftp://r.example/x", NULL },
+    { "not a url", "/x", NULL },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = sk_http_resolve_url (cases[i].base, cases[i].ref);
+      g_assert_cmpstr (got, ==, cases[i].want);
+    }
+}
+
+static void
+test_status_codes (void)
+{
+  g_assert_cmpint (sk_http_status_error_code (401), ==, SK_ERROR_UNAUTHORIZED);
+  g_assert_cmpint (sk_http_status_error_code (403), ==, SK_ERROR_UNAUTHORIZED);
+  g_assert_cmpint (sk_http_status_error_code (404), ==, SK_ERROR_NOT_FOUND);
+  g_assert_cmpint (sk_http_status_error_code (429), ==, SK_ERROR_TRANSIENT);
+  g_assert_cmpint (sk_http_status_error_code (503), ==, SK_ERROR_TRANSIENT);
+  g_assert_cmpint (sk_http_status_error_code (400), ==, SK_ERROR_FAILED);
+  g_assert_cmpint (sk_http_status_error_code (416), ==, SK_ERROR_FAILED);
+}
+
+static void
+test_status_error_message (void)
+{
+  const char *json = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}";
+  SkHttpResponse resp = { .status = 404, .body = g_bytes_new_static (json, strlen (json)) };
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sk_http_set_status_error (&error, "GET", "http://127.0.0.1:5000/v2/x/manifests/y", &resp));
+  g_assert_error (error, SK_ERROR, SK_ERROR_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==,
+                   "GET http://127.0.0.1:5000/v2/x/manifests/y: HTTP 404 MANIFEST_UNKNOWN: manifest unknown");
+  g_bytes_unref (resp.body);
+  g_clear_error (&error);
+  SkHttpResponse plain = { .status = 502 };
+  sk_http_set_status_error (&error, "HEAD", "http://h/v2/", &plain);
+  g_assert_error (error, SK_ERROR, SK_ERROR_TRANSIENT);
+  g_assert_cmpstr (error->message, ==, "HEAD http://h/v2/: HTTP 502 Bad Gateway");
+}
+
+/* ---------------------------------------------------------------- scripted servers */
+
+typedef struct {
+  int fd;
+  guint16 port;
+  GPtrArray *responses; /* char *, raw HTTP answers, one per connection */
+  GPtrArray *requests;  /* char *, request heads as received */
+  GThread *thread;
+} Server;
+
+static char *
+read_request_head (int fd)
+{
+  GString *req = g_string_new (NULL);
+  char buf[4096];
+  while (strstr (req->str, "\r\n\r\n") == NULL)
+    {
+      struct pollfd p = { .fd = fd, .events = POLLIN };
+      if (poll (&p, 1, 5000) <= 0)
+        break;
+      ssize_t n = read (fd, buf, sizeof buf);
+      if (n <= 0)
+        break;
+      g_string_append_len (req, buf, n);
+    }
+  return g_string_free (req, FALSE);
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  Server *s = data;
+  for (guint i = 0; i < s->responses->len; i++)
+    {
+      struct pollfd p = { .fd = s->fd, .events = POLLIN };
+      if (poll (&p, 1, 10000) <= 0)
+        break;
+      int c = accept4 (s->fd, NULL, NULL, SOCK_CLOEXEC);
+      if (c < 0)
+        break;
+      g_ptr_array_add (s->requests, read_request_head (c));
+      const char *answer = s->responses->pdata[i];
+      gsize len = strlen (answer);
+      for (gsize off = 0; off < len;)
+        {
+          ssize_t n = write (c, answer + off, len - off);
+          if (n <= 0)
+            break;
+          off += n;
+        }
+      shutdown (c, SHUT_RDWR);
+      close (c);
+    }
+  return NULL;
+}
+
+static Server *
+server_new (void)
+{
+  Server *s = g_new0 (Server, 1);
+  s->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (s->fd, >=, 0);
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  g_assert_cmpint (bind (s->fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  socklen_t alen = sizeof addr;
+  g_assert_cmpint (getsockname (s->fd, (struct sockaddr *) &addr, &alen), ==, 0);
+  s->port = ntohs (addr.sin_port);
+  g_assert_cmpint (listen (s->fd, 8), ==, 0);
+  s->responses = g_ptr_array_new_with_free_func (g_free);
+  s->requests = g_ptr_array_new_with_free_func (g_free);
+  return s;
+}
+
+/* Queues an answer with "Connection: close" and a Content-Length. */
+static void
+server_add (Server *s, const char *status_and_headers, const char *body)
+{
+  g_ptr_array_add (s->responses, g_strdup_printf ("HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                                                  status_and_headers, strlen (body), body));
+}
+
+static void
+server_start (Server *s)
+{
+  s->thread = g_thread_new ("http-server", server_thread, s);
+}
+
+/* Waits until the server has answered (or given up); its requests are
+ * then safe to read. */
+static void
+server_join (Server *s)
+{
+  if (s->thread)
+    g_thread_join (s->thread);
+  s->thread = NULL;
+}
+
+static void
+server_free (Server *s)
+{
+  server_join (s);
+  close (s->fd);
+  g_ptr_array_unref (s->responses);
+  g_ptr_array_unref (s->requests);
+  g_free (s);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Server, server_free)
+
+static char *
+server_url (Server *s, const char *path)
+{
+  return g_strdup_printf ("http://127.0.0.1:%u%s", s->port, path);
+}
+
+static SkHttp *
+new_http (void)
+{
+  g_autoptr (GError) error = NULL;
+  SkHttp *http = sk_http_new (TRUE, NULL, &error);
+  g_assert_no_error (error);
+  return http;
+}
+
+static void
+test_send_headers_and_status (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add (s, "200 OK\r\nDocker-Content-Digest: sha256:aa\r\nX-Twice: a\r\nx-twice: b", "{}");
+  server_add (s, "404 Not Found\r\nContent-Type: application/json",
+              "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}");
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/manifests/y");
+  const char *headers[] = { "Accept: application/vnd.oci.image.manifest.v1+json", NULL };
+  SkHttpRequest req = { .url = url, .headers = headers, .authorization = "Bearer tok" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) ok = sk_http_send (http, &req, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ok->status, ==, 200);
+  g_assert_cmpstr (sk_http_response_header (ok, "DOCKER-CONTENT-DIGEST"), ==, "sha256:aa");
+  g_assert_cmpstr (sk_http_response_header (ok, "x-twice"), ==, "a, b");
+  g_assert_cmpmem (g_bytes_get_data (ok->body, NULL), g_bytes_get_size (ok->body), "{}", 2);
+  g_autoptr (SkHttpResponse) missing = sk_http_send (http, &req, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (missing->status, ==, 404);
+  sk_http_set_status_error (&error, "GET", url, missing);
+  g_assert_error (error, SK_ERROR, SK_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_suffix (error->message, "/v2/x/manifests/y: HTTP 404 MANIFEST_UNKNOWN: manifest unknown"));
+}
+
+static void
+test_send_body_cap (void)
+{
+  g_autoptr (Server) s = server_new ();
+  g_autofree char *big = g_strnfill (3000, 'x');
+  server_add (s, "200 OK", big);
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/manifests/big");
+  SkHttpRequest req = { .url = url, .max_body = 2048 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (http, &req, &error);
+  g_assert_null (resp);
+  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "response larger than 2.0 KiB"));
+}
+
+static void
+test_send_retries_transient (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add (s, "503 Service Unavailable\r\nRetry-After: 0", "");
+  server_add (s, "429 Too Many Requests\r\nRetry-After: 0", "");
+  server_add (s, "200 OK", "fine");
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/");
+  SkHttpRequest req = { .url = url };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (http, &req, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (resp->status, ==, 200);
+  server_join (s);
+  g_assert_cmpuint (s->requests->len, ==, 3);
+}
+
+static void
+test_post_not_retried (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add (s, "503 Service Unavailable\r\nRetry-After: 0", "");
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/blobs/uploads/");
+  SkHttpRequest req = { .url = url, .method = "POST" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (http, &req, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (resp->status, ==, 503);
+}
+
+static int
+temp_file_with (const char *content, char **out_path)
+{
+  g_autoptr (GError) error = NULL;
+  int fd = g_file_open_tmp ("skiff-http-XXXXXX", out_path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, content, strlen (content)), ==, (ssize_t) strlen (content));
+  return fd;
+}
+
+static char *
+file_contents (const char *path)
+{
+  char *data = NULL;
+  g_assert_true (g_file_get_contents (path, &data, NULL, NULL));
+  return data;
+}
+
+/* Downloads from a one-answer server into a file holding @existing. */
+static void
+download_case (const char *answer_head, const char *answer_body, const char *existing, guint64 resume,
+               guint64 max_size, const char *want_file, GError **error, char **out_request)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add (s, answer_head, answer_body);
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/blobs/sha256:00");
+  g_autofree char *path = NULL;
+  int fd = temp_file_with (existing, &path);
+  SkHttpRequest req = { .url = url };
+  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .resume_from = resume, .max_size = max_size };
+  g_autofree char *digest = NULL;
+  guint64 size = 0;
+  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, fd, &opts, &digest, &size, error);
+  close (fd);
+  if (want_file)
+    {
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status / 100, ==, 2);
+      g_autofree char *got = file_contents (path);
+      g_assert_cmpstr (got, ==, want_file);
+      g_autofree char *want_digest = sk_digest_bytes (SK_DIGEST_SHA256, want_file, strlen (want_file));
+      g_assert_cmpstr (digest, ==, want_digest);
+      g_assert_cmpuint (size, ==, strlen (want_file));
+    }
+  g_unlink (path);
+  server_join (s);
+  *out_request = g_strdup (s->requests->len ? s->requests->pdata[0] : "");
+}
+
+static void
+test_download_fresh (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request = NULL;
+  download_case ("200 OK", "hello world", "", 0, 0, "hello world", &error, &request);
+  g_assert_no_error (error);
+  g_assert_null (strstr (request, "Range:"));
+}
+
+static void
+test_download_resume_206 (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request = NULL;
+  /* Bytes after the resume point are stale and must be cut off. */
+  download_case ("206 Partial Content\r\nContent-Range: bytes 6-10/11", "world", "hello XXXXXXXXX", 6, 11,
+                 "hello world", &error, &request);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (request, "Range: bytes=6-\r\n"));
+}
+
+static void
+test_download_range_ignored (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request = NULL;
+  download_case ("200 OK", "hello world", "hello ", 6, 0, "hello world", &error, &request);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (request, "Range: bytes=6-\r\n"));
+}
+
+static void
+test_download_bad_content_range (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request = NULL;
+  download_case ("206 Partial Content\r\nContent-Range: bytes 0-4/11", "hello", "hello ", 6, 0, NULL, &error,
+                 &request);
+  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "unexpected Content-Range 'bytes 0-4/11'"));
+}
+
+static void
+test_download_too_large (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *request = NULL;
+  download_case ("200 OK", "hello world, and more", "", 0, 11, NULL, &error, &request);
+  g_assert_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "more than the expected 11 bytes"));
+}
+
+static void
+test_download_error_body_in_memory (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add (s, "404 Not Found", "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}");
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/blobs/sha256:00");
+  g_autofree char *path = NULL;
+  int fd = temp_file_with ("", &path);
+  SkHttpRequest req = { .url = url };
+  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256 };
+  g_autofree char *digest = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, fd, &opts, &digest, NULL, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_assert_cmpint (resp->status, ==, 404);
+  g_assert_null (digest);
+  g_autofree char *got = file_contents (path);
+  g_assert_cmpstr (got, ==, "");
+  g_unlink (path);
+  g_autofree char *msg = sk_http_parse_error_body (resp->body);
+  g_assert_cmpstr (msg, ==, "BLOB_UNKNOWN: blob unknown to registry");
+}
+
+static void
+test_redirect_drops_authorization (void)
+{
+  g_autoptr (Server) target = server_new ();
+  server_add (target, "200 OK", "blob");
+  server_start (target);
+  g_autoptr (Server) origin = server_new ();
+  g_autofree char *where = server_url (target, "/storage/blob");
+  g_autofree char *head = g_strdup_printf ("307 Temporary Redirect\r\nLocation: %s", where);
+  server_add (origin, head, "");
+  server_start (origin);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (origin, "/v2/x/blobs/sha256:00");
+  SkHttpRequest req = { .url = url, .authorization = "Bearer secret-token" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (http, &req, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (resp->status, ==, 200);
+  g_assert_cmpstr (resp->url, ==, where);
+  server_join (origin);
+  server_join (target);
+  g_assert_nonnull (strstr (origin->requests->pdata[0], "Authorization: Bearer secret-token"));
+  g_assert_null (strstr (target->requests->pdata[0], "Authorization"));
+  g_assert_null (strstr (target->requests->pdata[0], "secret-token"));
+}
+
+static void
+test_redirect_to_file_refused (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add (s, "302 Found\r\nLocation: file:///etc/passwd", "");
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/blobs/sha256:00");
+  SkHttpRequest req = { .url = url };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (http, &req, &error);
+  g_assert_null (resp);
+  g_assert_error (error, SK_ERROR, SK_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "GET http://127.0.0.1:"));
+  g_assert_nonnull (strstr (error->message, "file"));
+}
+
+static void
+test_connection_refused (void)
+{
+  Server *s = server_new ();
+  g_autofree char *url = server_url (s, "/v2/");
+  close (s->fd);
+  s->fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  server_free (s);
+  g_autoptr (SkHttp) http = new_http ();
+  SkHttpRequest req = { .url = url };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (http, &req, &error);
+  g_assert_null (resp);
+  g_assert_error (error, SK_ERROR, SK_ERROR_FAILED);
+  g_autofree char *prefix = g_strdup_printf ("GET %s: ", url);
+  g_assert_true (g_str_has_prefix (error->message, prefix));
+}
+
+static void
+test_cert_dir (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("skiff-certs-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *cert = g_build_filename (dir, "client.cert", NULL);
+  g_assert_true (g_file_set_contents (cert, "x", 1, NULL));
+  g_autoptr (SkHttp) none = sk_http_new (TRUE, dir, &error);
+  g_assert_null (none);
+  g_assert_error (error, SK_ERROR, SK_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "has no key"));
+  g_clear_error (&error);
+  g_autofree char *key = g_build_filename (dir, "client.key", NULL);
+  g_assert_true (g_file_set_contents (key, "x", 1, NULL));
+  g_autoptr (SkHttp) ok = sk_http_new (TRUE, dir, &error);
+  g_assert_no_error (error);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+  g_autoptr (SkHttp) missing = sk_http_new (TRUE, "/nonexistent/skiff-certs", &error);
+  g_assert_null (missing);
+  g_assert_nonnull (strstr (error->message, "'/nonexistent/skiff-certs'"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/http/range-header", test_range_header);
+  g_test_add_func ("/http/content-range", test_content_range);
+  g_test_add_func ("/http/error-body", test_error_body);
+  g_test_add_func ("/http/retry-after", test_retry_after);
+  g_test_add_func ("/http/backoff", test_backoff);
+  g_test_add_func ("/http/content-type", test_content_type);
+  g_test_add_func ("/http/header-line", test_header_line);
+  g_test_add_func ("/http/resolve-url", test_resolve_url);
+  g_test_add_func ("/http/status-codes", test_status_codes);
+  g_test_add_func ("/http/status-error-message", test_status_error_message);
+  g_test_add_func ("/http/send/headers-and-status", test_send_headers_and_status);
+  g_test_add_func ("/http/send/body-cap", test_send_body_cap);
+  g_test_add_func ("/http/send/retries-transient", test_send_retries_transient);
+  g_test_add_func ("/http/send/post-not-retried", test_post_not_retried);
+  g_test_add_func ("/http/send/redirect-drops-authorization", test_redirect_drops_authorization);
+  g_test_add_func ("/http/send/redirect-to-file-refused", test_redirect_to_file_refused);
+  g_test_add_func ("/http/send/connection-refused", test_connection_refused);
+  g_test_add_func ("/http/download/fresh", test_download_fresh);
+  g_test_add_func ("/http/download/resume-206", test_download_resume_206);
+  g_test_add_func ("/http/download/range-ignored", test_download_range_ignored);
+  g_test_add_func ("/http/download/bad-content-range", test_download_bad_content_range);
+  g_test_add_func ("/http/download/too-large", test_download_too_large);
+  g_test_add_func ("/http/download/error-body-in-memory", test_download_error_body_in_memory);
+  g_test_add_func ("/http/cert-dir", test_cert_dir);
+  return g_test_run ();
+}
