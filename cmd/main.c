@@ -26,6 +26,7 @@ static const SkCmd commands[] = {
   { "ssh", sk_cmd_ssh, "Open a shell in a VM over SSH" },
   { "wait", sk_cmd_wait, "Wait for VMs to exit and print their exit codes" },
   { "port", sk_cmd_port, "List a VM's port forwards" },
+  { "pull", sk_cmd_pull, "Fetch an image from a registry" },
   { "import", sk_cmd_import, "Turn a disk file into an image" },
   { "images", sk_cmd_images, "List images" },
   { "inspect", sk_cmd_inspect, "Show details of images or VMs as JSON" },
@@ -150,7 +151,6 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_set_prgname ("skiff");
-  curl_global_init (CURL_GLOBAL_DEFAULT);
   g_autoptr (GError) error = NULL;
   int status = run (argc, argv, &error);
   fflush (stdout);

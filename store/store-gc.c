@@ -300,6 +300,12 @@ fsck_chain (SkStore *store, SkStoreImage *img, GPtrArray *blobs, GPtrArray *prob
 static void
 fsck_image (SkStore *store, SkStoreImage *img, GPtrArray *problems)
 {
+  g_autoptr (GError) load_error = NULL;
+  if (!sk_store_image_load (store, img, &load_error))
+    {
+      problem (problems, "image %.12s: %s", sk_digest_hex (img->digest), load_error->message);
+      return;
+    }
   gsize len;
   const void *data = g_bytes_get_data (img->manifest, &len);
   g_autofree char *digest = sk_digest_bytes (SK_DIGEST_SHA256, data, len);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <gio/gunixinputstream.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (1 << 20)
@@ -89,71 +90,211 @@ blob_new (const char *tree_path, const char *object, guint64 size)
   return b;
 }
 
-/* Copies @fd into @writer while hashing: one read of the source. */
-static char *
-stream_into (int fd, guint64 size, GOutputStream *writer, GError **error)
+/* ---- writing a blob: one hashing pass, one trusted copy ----
+ *
+ * Debian's libostree hashes with GLib's slow SHA-256 whenever it computes
+ * an object name itself.  So skiff computes both names in one read of the
+ * file, each on its own core with OpenSSL: the sha256 of the bytes (the
+ * diff-id) and ostree's object checksum (sha256 of ostree's file header,
+ * then the bytes).  ostree then stores the bytes under that name without
+ * hashing again (ostree_repo_write_content_trusted), and skips the copy
+ * entirely when it already has the object. */
+
+#define HASH_BUFFERS 4
+
+typedef struct {
+  GAsyncQueue *work;  /* filled buffers for the ostree hasher */
+  GAsyncQueue *free;  /* buffers ready to be read into */
+  SkHasher *hasher;
+} HashWorker;
+
+typedef struct {
+  guint8 *data;
+  gsize len; /* 0: end of input */
+} Chunk;
+
+static gpointer
+hash_worker (gpointer data)
 {
-  g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-  guint64 left = size;
-  while (left > 0)
+  HashWorker *w = data;
+  for (;;)
     {
-      ssize_t n = read (fd, buf, MIN (left, COPY_CHUNK));
+      Chunk *c = g_async_queue_pop (w->work);
+      if (c->len == 0)
+        return NULL;
+      sk_hasher_update (w->hasher, c->data, c->len);
+      g_async_queue_push (w->free, c);
+    }
+}
+
+/* The file info ostree records for every blob: a root-owned 0444 file. */
+static GFileInfo *
+blob_file_info (guint64 size)
+{
+  GFileInfo *info = g_file_info_new ();
+  g_file_info_set_file_type (info, G_FILE_TYPE_REGULAR);
+  g_file_info_set_attribute_uint32 (info, "unix::mode", SK_BLOB_MODE);
+  g_file_info_set_attribute_uint32 (info, "unix::uid", 0);
+  g_file_info_set_attribute_uint32 (info, "unix::gid", 0);
+  g_file_info_set_size (info, size);
+  return info;
+}
+
+/* ostree's header for a blob of @size bytes: the start of its content
+ * stream, before the bytes themselves. */
+static GBytes *
+ostree_file_header (guint64 size, GError **error)
+{
+  g_autoptr (GFileInfo) info = blob_file_info (size);
+  g_autoptr (GInputStream) empty = g_memory_input_stream_new ();
+  g_autoptr (GInputStream) stream = NULL;
+  guint64 len = 0;
+  if (!ostree_raw_file_to_content_stream (empty, info, NULL, &stream, &len, NULL, error))
+    return NULL;
+  gsize hlen = len - size;
+  g_autofree guint8 *buf = g_malloc (hlen);
+  gsize got = 0;
+  if (!g_input_stream_read_all (stream, buf, hlen, &got, NULL, error) || got != hlen)
+    return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "short ostree file header"), NULL;
+  return g_bytes_new_take (g_steal_pointer (&buf), hlen);
+}
+
+static gboolean
+read_full (int fd, guint8 *buf, gsize want, gsize *out_len, GError **error)
+{
+  gsize got = 0;
+  while (got < want)
+    {
+      ssize_t n = read (fd, buf + got, want - got);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return sk_error_from_errno (error, errno, "reading"), NULL;
+        return sk_error_from_errno (error, errno, "reading");
       if (n == 0)
-        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA,
-                            "file shrank while reading (%" G_GUINT64_FORMAT " bytes missing)", left), NULL;
-      sk_hasher_update (h, buf, n);
-      if (!g_output_stream_write_all (writer, buf, n, NULL, NULL, error))
-        return NULL;
-      left -= n;
+        break;
+      got += n;
     }
-  return sk_hasher_finish (h);
+  *out_len = got;
+  return TRUE;
+}
+
+/* One read of @fd's @size bytes: the sha256 of the bytes and ostree's
+ * object checksum, hashed on two threads. */
+static gboolean
+hash_twice (int fd, guint64 size, GBytes *header, char **out_digest, char **out_object, GError **error)
+{
+  HashWorker w = { g_async_queue_new (), g_async_queue_new (), sk_hasher_new (SK_DIGEST_SHA256) };
+  gsize hlen;
+  const void *hdata = g_bytes_get_data (header, &hlen);
+  sk_hasher_update (w.hasher, hdata, hlen);
+  Chunk chunks[HASH_BUFFERS];
+  for (guint i = 0; i < HASH_BUFFERS; i++)
+    {
+      chunks[i].data = g_malloc (COPY_CHUNK);
+      g_async_queue_push (w.free, &chunks[i]);
+    }
+  GThread *thread = g_thread_new ("skiff-hash", hash_worker, &w);
+  g_autoptr (SkHasher) mine = sk_hasher_new (SK_DIGEST_SHA256);
+  guint64 left = size;
+  gboolean ok = TRUE;
+  while (ok && left > 0)
+    {
+      Chunk *c = g_async_queue_pop (w.free);
+      ok = read_full (fd, c->data, MIN (left, COPY_CHUNK), &c->len, error);
+      if (ok && c->len == 0)
+        {
+          g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "file shrank while reading");
+          ok = FALSE;
+        }
+      if (!ok)
+        {
+          g_async_queue_push (w.free, c);
+          break;
+        }
+      left -= c->len;
+      g_async_queue_push (w.work, c);
+      sk_hasher_update (mine, c->data, c->len);
+    }
+  Chunk end = { NULL, 0 };
+  g_async_queue_push (w.work, &end);
+  g_thread_join (thread);
+  for (guint i = 0; i < HASH_BUFFERS; i++)
+    g_free (chunks[i].data);
+  g_autofree char *object = sk_hasher_finish (w.hasher);
+  sk_hasher_free (w.hasher);
+  g_async_queue_unref (w.work);
+  g_async_queue_unref (w.free);
+  if (!ok)
+    return FALSE;
+  *out_digest = sk_hasher_finish (mine);
+  *out_object = g_strdup (sk_digest_hex (object));
+  return TRUE;
+}
+
+static gboolean
+same_file_state (const struct stat *a, const struct stat *b)
+{
+  return a->st_size == b->st_size && a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec
+         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec
+         && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Stores @fd's bytes under ostree name @object without hashing again. */
+static gboolean
+write_trusted (SkStore *store, int fd, guint64 size, const char *object, GError **error)
+{
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    return sk_error_from_errno (error, errno, "seeking");
+  g_autoptr (GInputStream) raw = g_unix_input_stream_new (fd, FALSE);
+  g_autoptr (GFileInfo) info = blob_file_info (size);
+  g_autoptr (GInputStream) content = NULL;
+  guint64 len = 0;
+  if (!ostree_raw_file_to_content_stream (raw, info, NULL, &content, &len, NULL, error))
+    return FALSE;
+  return ostree_repo_write_content_trusted (store->repo, object, content, len, NULL, error);
 }
 
 SkStoreBlob *
 sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
                      const char *expected_digest, char **out_digest, GError **error)
 {
+  struct stat before, after;
+  if (fstat (fd, &before) < 0)
+    return sk_error_from_errno (error, errno, "stat"), NULL;
   if (expected_digest)
     {
       g_autofree char *path = blob_tree_path (dir, expected_digest, suffix);
       g_autofree char *obj = sk_store_find_blob (store, path);
-      struct stat st;
-      if (obj && fstat (fd, &st) == 0)
+      if (obj)
         {
           sk_debug ("blob %s already stored", expected_digest);
           if (out_digest)
             *out_digest = g_strdup (expected_digest);
-          return blob_new (path, obj, st.st_size);
+          return blob_new (path, obj, before.st_size);
         }
     }
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return sk_error_from_errno (error, errno, "stat"), NULL;
-  if (lseek (fd, 0, SEEK_SET) < 0)
-    return sk_error_from_errno (error, errno, "seeking"), NULL;
-  (void) posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  g_autoptr (OstreeContentWriter) w = ostree_repo_write_regfile (store->repo, NULL, 0, 0, SK_BLOB_MODE, st.st_size,
-                                                                  NULL, error);
-  if (w == NULL)
+  g_autoptr (GBytes) header = ostree_file_header (before.st_size, error);
+  if (header == NULL || lseek (fd, 0, SEEK_SET) < 0)
     return NULL;
-  g_autofree char *digest = stream_into (fd, st.st_size, G_OUTPUT_STREAM (w), error);
-  if (digest == NULL)
+  (void) posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  g_autofree char *digest = NULL, *object = NULL;
+  if (!hash_twice (fd, before.st_size, header, &digest, &object, error))
     return NULL;
   if (expected_digest && !g_str_equal (expected_digest, digest))
     return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "digest mismatch: expected '%s', got '%s'", expected_digest, digest), NULL;
-  g_autofree char *obj = ostree_content_writer_finish (w, NULL, error);
-  if (obj == NULL)
+  if (!write_trusted (store, fd, before.st_size, object, error))
     return NULL;
+  /* The bytes were read twice: refuse them if the file changed between. */
+  if (fstat (fd, &after) < 0)
+    return sk_error_from_errno (error, errno, "stat"), NULL;
+  if (!same_file_state (&before, &after))
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "the file changed while it was being stored"),
+           NULL;
   g_autofree char *path = blob_tree_path (dir, digest, suffix);
   if (out_digest)
     *out_digest = g_steal_pointer (&digest);
-  return blob_new (path, obj, st.st_size);
+  return blob_new (path, object, before.st_size);
 }
 
 char *

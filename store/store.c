@@ -194,6 +194,7 @@ sk_store_read_tree_file (SkStore *store, const char *commit, const char *path, G
   return g_steal_pointer (&b);
 }
 
+/* An image from its commit's metadata alone: no file of its tree read. */
 static SkStoreImage *
 load_image (SkStore *store, const char *commit, GError **error)
 {
@@ -209,19 +210,43 @@ load_image (SkStore *store, const char *commit, GError **error)
     return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA,
                         "store commit %.12s has no manifest digest", commit), NULL;
   (void) g_variant_dict_lookup (&dict, SK_META_SIZE, "t", &size);
-  g_autoptr (SkStoreImage) img = g_new0 (SkStoreImage, 1);
+  SkStoreImage *img = g_new0 (SkStoreImage, 1);
   img->digest = g_strdup (digest);
   img->commit = g_strdup (commit);
   img->created = ostree_commit_get_timestamp (cv);
   img->size = size;
   img->tags = g_ptr_array_new_with_free_func (g_free);
-  img->manifest = sk_store_read_tree_file (store, commit, "manifest.json", error);
+  return img;
+}
+
+gboolean
+sk_store_image_load (SkStore *store, SkStoreImage *img, GError **error)
+{
+  if (img->manifest && img->config)
+    return TRUE;
+  g_clear_pointer (&img->manifest, g_bytes_unref);
+  img->manifest = sk_store_read_tree_file (store, img->commit, "manifest.json", error);
   if (img->manifest == NULL)
-    return NULL;
-  img->config = sk_store_read_tree_file (store, commit, "config.json", error);
-  if (img->config == NULL)
-    return NULL;
-  return g_steal_pointer (&img);
+    return FALSE;
+  img->config = sk_store_read_tree_file (store, img->commit, "config.json", error);
+  return img->config != NULL;
+}
+
+/* Hex digests of the images some VM holds. */
+static GHashTable *
+held_images (SkStore *store)
+{
+  GHashTable *held = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GDir) d = g_dir_open (store->holds_dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *digest = g_strconcat ("sha256:", name, NULL);
+      g_autoptr (GPtrArray) holders = sk_store_holders (store, digest);
+      if (holders->len > 0)
+        g_hash_table_add (held, g_strdup (name));
+    }
+  return held;
 }
 
 static gint
@@ -258,6 +283,7 @@ sk_store_list_images (SkStore *store, GError **error)
   if (tags == NULL)
     return NULL;
   g_autoptr (GHashTable) by_commit = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) held = held_images (store);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_store_image_free);
   GHashTableIter it_ref;
   gpointer k_ref, v_ref;
@@ -270,8 +296,7 @@ sk_store_list_images (SkStore *store, GError **error)
       SkStoreImage *img = load_image (store, commit, error);
       if (img == NULL)
         return NULL;
-      g_autoptr (GPtrArray) holders = sk_store_holders (store, img->digest);
-      img->held = holders->len > 0;
+      img->held = g_hash_table_contains (held, sk_digest_hex (img->digest));
       g_ptr_array_add (out, img);
       g_hash_table_insert (by_commit, img->commit, img);
     }
@@ -335,17 +360,53 @@ find_image (GPtrArray *all, const char *name)
   return found;
 }
 
+/* The image a full tag names, straight from its ref, or NULL. */
+static SkStoreImage *
+lookup_tag (SkStore *store, const char *name, GError **error)
+{
+  g_autofree char *ref = sk_store_tag_ref (name);
+  g_autofree char *commit = NULL;
+  if (!ostree_repo_resolve_rev_ext (store->repo, ref, TRUE, OSTREE_REPO_RESOLVE_REV_EXT_NONE, &commit, error))
+    return NULL;
+  if (commit == NULL)
+    return NULL;
+  g_autoptr (SkStoreImage) img = load_image (store, commit, error);
+  g_autoptr (GHashTable) tags = img ? sk_store_list_refs (store, SK_REF_TAGS_DIR, error) : NULL;
+  if (tags == NULL)
+    return NULL;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, tags);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_str_equal (v, commit))
+      g_ptr_array_add (img->tags, sk_store_unescape_ref ((char *) k + strlen (SK_REF_TAGS)));
+  g_ptr_array_sort (img->tags, compare_strings);
+  g_autoptr (GPtrArray) holders = sk_store_holders (store, img->digest);
+  img->held = holders->len > 0;
+  return g_steal_pointer (&img);
+}
+
 SkStoreImage *
 sk_store_lookup (SkStore *store, const char *name, GError **error)
 {
-  g_autoptr (GPtrArray) all = sk_store_list_images (store, error);
-  if (all == NULL)
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SkStoreImage) img = lookup_tag (store, name, &local);
+  if (local)
+    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+  if (img == NULL)
+    {
+      g_autoptr (GPtrArray) all = sk_store_list_images (store, error);
+      if (all == NULL)
+        return NULL;
+      int i = find_image (all, name);
+      if (i == -2)
+        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND,
+                            "image id '%s' is ambiguous: give more digits", name), NULL;
+      if (i < 0)
+        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image '%s' not found", name), NULL;
+      img = g_ptr_array_steal_index (all, i);
+    }
+  if (!sk_store_image_load (store, img, error))
     return NULL;
-  int i = find_image (all, name);
-  if (i == -2)
-    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND,
-                        "image id '%s' is ambiguous: give more digits", name), NULL;
-  if (i < 0)
-    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image '%s' not found", name), NULL;
-  return g_ptr_array_steal_index (all, i);
+  return g_steal_pointer (&img);
 }

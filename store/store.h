@@ -81,7 +81,7 @@ typedef struct {
   char *commit;   /* ostree commit */
   GPtrArray *tags; /* full reference strings, sorted */
   gint64 created; /* unix time the image was stored */
-  GBytes *manifest;
+  GBytes *manifest; /* NULL until sk_store_image_load (lookup loads them) */
   GBytes *config;
   guint64 size;   /* sum of its blobs */
   gboolean held;  /* a VM uses it */
@@ -89,7 +89,10 @@ typedef struct {
 void sk_store_image_free (SkStoreImage *img);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkStoreImage, sk_store_image_free)
 
-/* Every stored image, newest first. */
+/* Reads the image's manifest.json and config.json into @img. */
+gboolean sk_store_image_load (SkStore *store, SkStoreImage *img, GError **error);
+
+/* Every stored image, newest first (manifest and config not loaded). */
 GPtrArray *sk_store_list_images (SkStore *store, GError **error);
 
 /* Finds an image by full tag, by manifest digest ("sha256:<hex>") or by a
