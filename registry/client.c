@@ -1,0 +1,450 @@
+/* skiff — OCI distribution v2 client: scheme discovery, the 401 challenge
+ * flow, verified manifests and blobs. */
+#include "registry/client.h"
+#include "registry/auth.h"
+#include "registry/client-credentials.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "oci/digest.h"
+#include "oci/mediatypes.h"
+
+#include <string.h>
+
+/* How far the Bearer flow got for a scope. */
+typedef enum {
+  TOKEN_NONE,      /* no token asked yet */
+  TOKEN_ANONYMOUS, /* asked without credentials */
+  TOKEN_CREDENTIALS,
+} TokenStage;
+
+struct _SkRegistryClient {
+  char *domain;      /* as in the reference: credentials are stored by it */
+  char *host;        /* the API host */
+  char *base;        /* "https://host" once a request got through, else NULL */
+  gboolean tls_verify;
+  char *authfile;
+  SkHttp *http;
+  /* credentials, looked up on the first challenge */
+  gboolean creds_loaded;
+  char *username;
+  char *password;
+  char *basic;       /* Authorization value once the registry asked for Basic */
+  /* bearer */
+  char *realm;
+  char *service;
+  SkAuthCache *tokens;
+  GHashTable *stages; /* scope -> TokenStage */
+};
+
+const char *
+sk_registry_api_host (const char *domain)
+{
+  return g_str_equal (domain, "docker.io") ? "registry-1.docker.io" : domain;
+}
+
+char *
+sk_registry_url (const char *base, const char *repository, const char *kind, const char *ref)
+{
+  return g_strdup_printf ("%s/v2/%s/%s/%s", base, repository, kind, ref);
+}
+
+/* podman's per-host certificate directories, when one exists. */
+static char *
+default_cert_dir (const char *host)
+{
+  const char *roots[] = { "/etc/containers/certs.d", "/etc/docker/certs.d" };
+  for (gsize i = 0; i < G_N_ELEMENTS (roots); i++)
+    {
+      g_autofree char *dir = g_build_filename (roots[i], host, NULL);
+      if (g_file_test (dir, G_FILE_TEST_IS_DIR))
+        return g_steal_pointer (&dir);
+    }
+  return NULL;
+}
+
+SkRegistryClient *
+sk_registry_client_new (const char *domain, const SkRegistryOptions *opts, GError **error)
+{
+  g_autoptr (SkRegistryClient) c = g_new0 (SkRegistryClient, 1);
+  c->domain = g_strdup (domain);
+  c->host = g_strdup (sk_registry_api_host (domain));
+  c->tls_verify = opts->tls_verify;
+  c->authfile = g_strdup (opts->authfile);
+  c->tokens = sk_auth_cache_new ();
+  c->stages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree char *cert_dir = opts->cert_dir ? g_strdup (opts->cert_dir) : default_cert_dir (c->host);
+  c->http = sk_http_new (opts->tls_verify, cert_dir, error);
+  if (c->http == NULL)
+    return NULL;
+  return g_steal_pointer (&c);
+}
+
+void
+sk_registry_client_free (SkRegistryClient *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->domain);
+  g_free (c->host);
+  g_free (c->base);
+  g_free (c->authfile);
+  g_clear_pointer (&c->http, sk_http_free);
+  g_free (c->username);
+  if (c->password)
+    memset (c->password, 0, strlen (c->password));
+  g_free (c->password);
+  g_free (c->basic);
+  g_free (c->realm);
+  g_free (c->service);
+  g_clear_pointer (&c->tokens, sk_auth_cache_free);
+  g_clear_pointer (&c->stages, g_hash_table_unref);
+  g_free (c);
+}
+
+const char *
+sk_registry_client_describe (SkRegistryClient *c)
+{
+  return c->base ? c->base : c->host;
+}
+
+/* ---------------------------------------------------------------- scheme */
+
+/* Finds the scheme: https, or http when TLS checks are off and https
+ * cannot even connect (a plain-http registry). */
+static gboolean
+ensure_base (SkRegistryClient *c, GError **error)
+{
+  if (c->base)
+    return TRUE;
+  g_autofree char *https = g_strdup_printf ("https://%s", c->host);
+  g_autofree char *ping = g_strconcat (https, "/v2/", NULL);
+  SkHttpRequest req = { .url = ping, .no_retry = !c->tls_verify };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_send (c->http, &req, &local);
+  if (resp)
+    {
+      c->base = g_steal_pointer (&https);
+      return TRUE;
+    }
+  if (c->tls_verify)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  sk_debug ("https to %s failed (%s): trying http", c->host, local->message);
+  g_autofree char *http = g_strdup_printf ("http://%s", c->host);
+  g_autofree char *ping_http = g_strconcat (http, "/v2/", NULL);
+  req.url = ping_http;
+  g_autoptr (SkHttpResponse) resp2 = sk_http_send (c->http, &req, error);
+  if (resp2 == NULL)
+    return FALSE;
+  c->base = g_steal_pointer (&http);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- auth */
+
+static void
+load_credentials (SkRegistryClient *c, const char *repository)
+{
+  if (c->creds_loaded)
+    return;
+  c->creds_loaded = TRUE;
+  g_autoptr (GError) local = NULL;
+  if (!sk_client_credentials_lookup (c->authfile, c->domain, repository, &c->username, &c->password, &local))
+    sk_warn ("ignoring credentials for '%s': %s", c->domain, local->message);
+}
+
+static char *
+authorization_for (SkRegistryClient *c, const char *scope)
+{
+  if (c->basic)
+    return g_strdup (c->basic);
+  if (c->realm == NULL)
+    return NULL;
+  const char *scopes[] = { scope, NULL };
+  g_autofree char *token = sk_auth_cache_get (c->tokens, c->realm, c->service, scopes,
+                                              g_get_real_time () / G_USEC_PER_SEC);
+  return token ? g_strconcat ("Bearer ", token, NULL) : NULL;
+}
+
+/* GETs a token for @scope from the current realm; caches it. */
+static gboolean
+fetch_token (SkRegistryClient *c, const char *scope, const char *request_url, gboolean with_credentials,
+             GError **error)
+{
+  const char *scopes[] = { scope, NULL };
+  g_autofree char *url = sk_auth_token_url (c->realm, request_url, c->service, scopes, error);
+  if (url == NULL)
+    return FALSE;
+  g_autofree char *basic = with_credentials ? sk_auth_basic_value (c->username, c->password) : NULL;
+  const char *headers[] = { "Accept: application/json", NULL };
+  SkHttpRequest req = { .url = url, .headers = headers, .authorization = basic };
+  g_autoptr (SkHttpResponse) resp = sk_http_send (c->http, &req, error);
+  if (resp == NULL)
+    return g_prefix_error (error, "fetching a token: "), FALSE;
+  if (resp->status != 200)
+    {
+      sk_http_set_status_error (error, "GET", c->realm, resp);
+      return g_prefix_error (error, "fetching a token: "), FALSE;
+    }
+  gsize len;
+  const void *data = g_bytes_get_data (resp->body, &len);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr (SkAuthToken) token = sk_auth_token_parse (data, len, now, error);
+  if (token == NULL)
+    return g_prefix_error (error, "token from '%s': ", c->realm), FALSE;
+  sk_auth_cache_put (c->tokens, c->realm, c->service, scopes, token);
+  return TRUE;
+}
+
+/* The final word on a 401 we cannot answer. */
+static gboolean
+refuse (SkRegistryClient *c, const char *method, const char *url, const SkHttpResponse *resp, GError **error)
+{
+  sk_http_set_status_error (error, method, url, resp);
+  if (c->username)
+    g_prefix_error (error, "credentials for '%s' were refused: ", c->domain);
+  else
+    g_prefix_error (error, "no credentials for '%s': ", c->domain);
+  return FALSE;
+}
+
+/* Moves the Bearer flow for @scope one step on: anonymous token, then
+ * one with credentials.  FALSE when there is no step left. */
+static gboolean
+next_bearer_step (SkRegistryClient *c, const SkAuthChallenge *ch, const char *scope, const char *url,
+                  const char *repository, gboolean sent_auth, gboolean *out_progress, GError **error)
+{
+  const char *realm = sk_auth_challenge_get (ch, "realm");
+  if (realm == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "bearer challenge without a realm"), FALSE;
+  g_free (c->realm);
+  c->realm = g_strdup (realm);
+  g_free (c->service);
+  c->service = g_strdup (sk_auth_challenge_get (ch, "service"));
+  TokenStage stage = GPOINTER_TO_INT (g_hash_table_lookup (c->stages, scope));
+  /* Sent without a token although we had one: it expired.  Redo the step
+   * that got it. */
+  if (!sent_auth && stage > TOKEN_NONE)
+    stage--;
+  *out_progress = FALSE;
+  if (stage == TOKEN_NONE)
+    {
+      g_hash_table_replace (c->stages, g_strdup (scope), GINT_TO_POINTER (TOKEN_ANONYMOUS));
+      g_autoptr (GError) local = NULL;
+      if (fetch_token (c, scope, url, FALSE, &local))
+        return *out_progress = TRUE, TRUE;
+      if (!g_error_matches (local, SK_ERROR, SK_ERROR_UNAUTHORIZED))
+        return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+      stage = TOKEN_ANONYMOUS;
+    }
+  load_credentials (c, repository);
+  if (stage == TOKEN_ANONYMOUS && c->username)
+    {
+      g_hash_table_replace (c->stages, g_strdup (scope), GINT_TO_POINTER (TOKEN_CREDENTIALS));
+      if (!fetch_token (c, scope, url, TRUE, error))
+        return g_prefix_error (error, "credentials for '%s' were refused: ", c->domain), FALSE;
+      return *out_progress = TRUE, TRUE;
+    }
+  return TRUE;
+}
+
+/* Answers the 401 in @resp: TRUE when the request is worth sending again. */
+static gboolean
+answer_challenge (SkRegistryClient *c, const char *method, const char *url, const SkHttpResponse *resp,
+                  const char *scope, const char *repository, gboolean sent_auth, GError **error)
+{
+  const char *header = sk_http_response_header (resp, "www-authenticate");
+  g_autoptr (GPtrArray) challenges = header ? sk_auth_challenges_parse (header, NULL) : NULL;
+  const SkAuthChallenge *bearer = challenges ? sk_auth_challenges_find (challenges, "bearer") : NULL;
+  const SkAuthChallenge *basic = challenges ? sk_auth_challenges_find (challenges, "basic") : NULL;
+  gboolean progress = FALSE;
+  if (bearer)
+    {
+      if (!next_bearer_step (c, bearer, scope, url, repository, sent_auth, &progress, error))
+        return FALSE;
+    }
+  else if (basic && c->basic == NULL)
+    {
+      load_credentials (c, repository);
+      if (c->username)
+        {
+          c->basic = sk_auth_basic_value (c->username, c->password);
+          progress = TRUE;
+        }
+    }
+  return progress ? TRUE : refuse (c, method, url, resp, error);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+typedef struct {
+  int fd;                          /* download target, or -1 */
+  const SkHttpDownloadOptions *dl;
+  char *digest;                    /* of the downloaded file */
+  guint64 size;
+} Download;
+
+/* Sends @req (URL relative to the registry's base) with the authorization
+ * @scope needs, answering challenges; returns the final response. */
+static SkHttpResponse *
+client_send (SkRegistryClient *c, SkHttpRequest *req, const char *repository, Download *dl, GError **error)
+{
+  g_autofree char *scope = sk_auth_scope_repository (repository, SK_AUTH_PULL, error);
+  if (scope == NULL)
+    return NULL;
+  const char *method = req->method ? req->method : "GET";
+  /* Each challenge moves the flow on (basic, anonymous token, token
+   * with credentials): a few rounds at most. */
+  for (guint round = 0; round < 4; round++)
+    {
+      g_autofree char *auth = authorization_for (c, scope);
+      req->authorization = auth;
+      SkHttpResponse *resp = dl ? sk_http_download (c->http, req, dl->fd, dl->dl, &dl->digest, &dl->size, error)
+                                : sk_http_send (c->http, req, error);
+      req->authorization = NULL;
+      if (resp == NULL || resp->status != 401)
+        return resp;
+      g_autoptr (SkHttpResponse) denied = resp;
+      if (!answer_challenge (c, method, req->url, denied, scope, repository, auth != NULL, error))
+        return NULL;
+    }
+  return g_set_error (error, SK_ERROR, SK_ERROR_UNAUTHORIZED, "%s %s: still unauthorized after authenticating",
+                      method, req->url), NULL;
+}
+
+/* The error for an unwanted answer about @what (a manifest or a blob). */
+static gboolean
+refused (GError **error, const char *kind, const char *what, const char *url, const SkHttpResponse *resp)
+{
+  sk_http_set_status_error (error, "GET", url, resp);
+  if (resp->status == 404)
+    g_prefix_error (error, "%s '%s' not found: ", kind, what);
+  return FALSE;
+}
+
+static gboolean
+verify_manifest_digest (const char *ref, const SkHttpResponse *resp, GBytes *raw, char **out_digest,
+                        GError **error)
+{
+  gsize len;
+  const void *data = g_bytes_get_data (raw, &len);
+  const char *header = sk_http_response_header (resp, "docker-content-digest");
+  gboolean by_digest = strchr (ref, ':') != NULL;
+  const char *expected = by_digest ? ref : header;
+  if (expected && !sk_digest_verify_bytes (expected, data, len, error))
+    return g_prefix_error (error, "manifest '%s': ", ref), FALSE;
+  if (by_digest && header && !g_str_equal (header, ref) && !sk_digest_verify_bytes (header, data, len, error))
+    return g_prefix_error (error, "manifest '%s': Docker-Content-Digest: ", ref), FALSE;
+  *out_digest = expected && !g_str_has_prefix (expected, "sha256:") ? g_strdup (expected)
+                                                                     : sk_digest_bytes (SK_DIGEST_SHA256, data, len);
+  return TRUE;
+}
+
+gboolean
+sk_registry_get_manifest (SkRegistryClient *c, const char *repository, const char *ref, GBytes **out_raw,
+                          char **out_media_type, char **out_digest, GError **error)
+{
+  if (!ensure_base (c, error))
+    return FALSE;
+  g_autofree char *url = sk_registry_url (c->base, repository, "manifests", ref);
+  const char *headers[] = { SK_REGISTRY_MANIFEST_ACCEPT, NULL };
+  SkHttpRequest req = { .url = url, .headers = headers, .max_body = SK_MANIFEST_MAX_SIZE };
+  g_autoptr (SkHttpResponse) resp = client_send (c, &req, repository, NULL, error);
+  if (resp == NULL)
+    return FALSE;
+  if (resp->status != 200)
+    return refused (error, "manifest", ref, url, resp);
+  g_autofree char *digest = NULL;
+  if (!verify_manifest_digest (ref, resp, resp->body, &digest, error))
+    return FALSE;
+  *out_raw = g_bytes_ref (resp->body);
+  *out_media_type = sk_http_content_type_strip (sk_http_response_header (resp, "content-type"));
+  *out_digest = g_steal_pointer (&digest);
+  return TRUE;
+}
+
+static gboolean
+check_blob (const char *digest, gint64 size, const char *got_digest, guint64 got_size, GError **error)
+{
+  if (size >= 0 && got_size != (guint64) size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
+                        "blob '%s': expected %" G_GINT64_FORMAT " bytes, got %" G_GUINT64_FORMAT, digest, size,
+                        got_size), FALSE;
+  if (!g_str_equal (digest, got_digest))
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
+                        "blob '%s': digest mismatch: the registry sent '%s'", digest, got_digest), FALSE;
+  return TRUE;
+}
+
+/* One download attempt from @resume_from; *out_unsatisfiable on 416. */
+static gboolean
+download_blob (SkRegistryClient *c, const char *repository, const char *url, const char *digest, gint64 size,
+               int fd, const SkHttpDownloadOptions *opts, gboolean *out_unsatisfiable, GError **error)
+{
+  SkHttpRequest req = { .url = url };
+  Download dl = { .fd = fd, .dl = opts };
+  g_autoptr (SkHttpResponse) resp = client_send (c, &req, repository, &dl, error);
+  g_autofree char *got = g_steal_pointer (&dl.digest);
+  if (resp == NULL)
+    return FALSE;
+  *out_unsatisfiable = resp->status == 416;
+  if (resp->status < 200 || resp->status > 299)
+    return refused (error, "blob", digest, url, resp);
+  return check_blob (digest, size, got, dl.size, error);
+}
+
+gboolean
+sk_registry_get_blob (SkRegistryClient *c, const char *repository, const char *digest, gint64 size, int fd,
+                      guint64 resume_from, SkHttpProgress progress, gpointer progress_data, GError **error)
+{
+  SkDigestAlgorithm alg;
+  if (!sk_digest_validate (digest, &alg, error))
+    return FALSE;
+  if (!ensure_base (c, error))
+    return FALSE;
+  g_autofree char *url = sk_registry_url (c->base, repository, "blobs", digest);
+  SkHttpDownloadOptions opts = {
+    .alg = alg, .resume_from = resume_from, .max_size = size >= 0 ? (guint64) size : 0,
+    .progress = progress, .progress_data = progress_data,
+  };
+  if (size >= 0 && resume_from > (guint64) size)
+    opts.resume_from = 0;
+  gboolean unsatisfiable = FALSE;
+  g_autoptr (GError) local = NULL;
+  if (download_blob (c, repository, url, digest, size, fd, &opts, &unsatisfiable, &local))
+    return TRUE;
+  /* A partial file the server cannot continue (it is complete, or the
+   * blob changed): start over once. */
+  if (!unsatisfiable || opts.resume_from == 0)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  sk_debug ("resuming '%s' at %" G_GUINT64_FORMAT " refused: downloading it again", digest, opts.resume_from);
+  opts.resume_from = 0;
+  return download_blob (c, repository, url, digest, size, fd, &opts, &unsatisfiable, error);
+}
+
+GBytes *
+sk_registry_get_blob_bytes (SkRegistryClient *c, const char *repository, const char *digest, gint64 size,
+                            gsize max_size, GError **error)
+{
+  if (!sk_digest_validate (digest, NULL, error))
+    return NULL;
+  if (size > (gint64) max_size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "blob '%s' is %" G_GINT64_FORMAT
+                        " bytes, more than the %" G_GSIZE_FORMAT " allowed", digest, size, max_size), NULL;
+  if (!ensure_base (c, error))
+    return NULL;
+  g_autofree char *url = sk_registry_url (c->base, repository, "blobs", digest);
+  SkHttpRequest req = { .url = url, .max_body = max_size };
+  g_autoptr (SkHttpResponse) resp = client_send (c, &req, repository, NULL, error);
+  if (resp == NULL)
+    return NULL;
+  if (resp->status != 200)
+    return refused (error, "blob", digest, url, resp), NULL;
+  gsize len;
+  const void *data = g_bytes_get_data (resp->body, &len);
+  if (size >= 0 && len != (gsize) size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "blob '%s': expected %" G_GINT64_FORMAT
+                        " bytes, got %" G_GSIZE_FORMAT, digest, size, len), NULL;
+  if (!sk_digest_verify_bytes (digest, data, len, error))
+    return g_prefix_error (error, "blob '%s': ", digest), NULL;
+  return g_bytes_ref (resp->body);
+}
