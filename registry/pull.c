@@ -1,0 +1,474 @@
+/* skiff — pull: resolve, fetch and verify every part of an image, then
+ * commit it to the store in one step. */
+#include "registry/pull.h"
+#include "registry/client.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "oci/config.h"
+#include "oci/digest.h"
+#include "oci/manifest.h"
+#include "store/qcow2.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define COPY_CHUNK (1 << 20)
+
+typedef struct {
+  SkStore *store;
+  SkRegistryClient *client;
+  const SkReference *ref;
+  const SkPullOptions *opts;
+  GPtrArray *blobs; /* SkStoreBlob, chain order then boot blobs */
+  const char *current_digest;
+} Pull;
+
+static void
+emit (Pull *p, SkPullEventKind kind, const char *digest, const char *media_type, guint64 done, guint64 total)
+{
+  if (p->opts->progress == NULL)
+    return;
+  SkPullEvent ev = { .kind = kind, .digest = digest, .media_type = media_type, .done = done, .total = total };
+  p->opts->progress (&ev, p->opts->progress_data);
+}
+
+static void
+on_bytes (guint64 done, guint64 total, gpointer user_data)
+{
+  Pull *p = user_data;
+  emit (p, SK_PULL_EVENT_BLOB_BYTES, p->current_digest, NULL, done, total);
+}
+
+const char *
+sk_pull_layer_compression (const char *media_type)
+{
+  if (g_strcmp0 (media_type, SK_MEDIA_TYPE_DISK_QCOW2) == 0)
+    return "";
+  if (g_strcmp0 (media_type, SK_MEDIA_TYPE_DISK_QCOW2_GZIP) == 0)
+    return "gzip";
+  if (g_strcmp0 (media_type, SK_MEDIA_TYPE_DISK_QCOW2_ZSTD) == 0)
+    return "zstd";
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- manifest */
+
+static SkManifest *
+fetch_platform_manifest (Pull *p, const SkIndex *idx, GError **error)
+{
+  const SkPullOptions *o = p->opts;
+  const char *os = o->os ? o->os : "linux";
+  const char *arch = o->architecture ? o->architecture : sk_oci_host_arch ();
+  const SkDescriptor *entry = sk_index_find_platform (idx, os, arch, o->variant);
+  if (entry == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image index '%s' has no image for %s/%s%s%s",
+                        idx->digest, os, arch, o->variant ? "/" : "", o->variant ? o->variant : ""), NULL;
+  g_autoptr (GBytes) raw = NULL;
+  g_autofree char *type = NULL, *digest = NULL;
+  if (!sk_registry_get_manifest (p->client, p->ref->path, entry->digest, &raw, &type, &digest, error))
+    return NULL;
+  if (g_bytes_get_size (raw) != (gsize) entry->size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "manifest '%s': the index says %" G_GINT64_FORMAT
+                        " bytes, got %" G_GSIZE_FORMAT, entry->digest, entry->size, g_bytes_get_size (raw)), NULL;
+  /* The index's descriptor says what the document is, as much as the
+   * registry's Content-Type does. */
+  if (type && !g_str_equal (type, entry->media_type))
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
+                        "manifest '%s': Content-Type '%s' but the index says '%s'", entry->digest, type,
+                        entry->media_type), NULL;
+  return sk_manifest_parse (raw, entry->media_type, error);
+}
+
+static gboolean
+is_index (GBytes *raw, const char *type)
+{
+  SkManifestKind kind = type ? sk_manifest_kind_from_media_type (type)
+                             : sk_manifest_guess_kind (g_bytes_get_data (raw, NULL), g_bytes_get_size (raw));
+  return kind == SK_MANIFEST_KIND_OCI_INDEX || kind == SK_MANIFEST_KIND_DOCKER_MANIFEST_LIST;
+}
+
+/* The image manifest @p->ref names, through an index when it is one. */
+static SkManifest *
+resolve_manifest (Pull *p, GError **error)
+{
+  const char *what = p->ref->digest ? p->ref->digest : p->ref->tag;
+  g_autoptr (GBytes) raw = NULL;
+  g_autofree char *type = NULL, *digest = NULL;
+  if (!sk_registry_get_manifest (p->client, p->ref->path, what, &raw, &type, &digest, error))
+    return NULL;
+  g_autoptr (SkManifest) m = NULL;
+  if (is_index (raw, type))
+    {
+      g_autoptr (SkIndex) idx = sk_index_parse (raw, type, error);
+      if (idx == NULL)
+        return NULL;
+      m = fetch_platform_manifest (p, idx, error);
+    }
+  else
+    m = sk_manifest_parse (raw, type, error);
+  if (m == NULL || !sk_manifest_validate_skiff (m, error))
+    return NULL;
+  return g_steal_pointer (&m);
+}
+
+/* ---------------------------------------------------------------- config */
+
+static GBytes *
+fetch_config (Pull *p, const SkManifest *m, GError **error)
+{
+  emit (p, SK_PULL_EVENT_CONFIG, m->config->digest, m->config->media_type, 0, m->config->size);
+  g_autoptr (GBytes) bytes = sk_registry_get_blob_bytes (p->client, p->ref->path, m->config->digest,
+                                                         m->config->size, SK_CONFIG_MAX_SIZE, error);
+  if (bytes == NULL)
+    return g_prefix_error (error, "config '%s': ", m->config->digest), NULL;
+  g_autoptr (SkConfig) cfg = sk_config_parse (bytes, error);
+  if (cfg == NULL)
+    return NULL;
+  guint disk = 0;
+  for (guint i = 0; i < m->layers->len; i++)
+    {
+      const SkDescriptor *d = m->layers->pdata[i];
+      if (!sk_media_type_is_disk (d->media_type))
+        continue;
+      const char *diff_id = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
+      if (disk >= cfg->diff_ids->len || !g_str_equal (cfg->diff_ids->pdata[disk], diff_id))
+        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
+                            "config '%s': diff_ids do not match the manifest's layers (layer %u)", m->config->digest,
+                            disk), NULL;
+      disk++;
+    }
+  if (disk != cfg->diff_ids->len)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "config '%s': %u diff_ids for %u disk layers",
+                        m->config->digest, cfg->diff_ids->len, disk), NULL;
+  const char *arch = p->opts->architecture ? p->opts->architecture : sk_oci_host_arch ();
+  if (!g_str_equal (cfg->architecture, arch))
+    sk_warn ("image '%s' is for %s, not %s", m->digest, cfg->architecture, arch);
+  return g_steal_pointer (&bytes);
+}
+
+/* ---------------------------------------------------------------- blobs */
+
+static char *
+partial_path (Pull *p, const char *digest)
+{
+  g_autofree char *name = g_strdup_printf ("blob-%s.partial", sk_digest_hex (digest));
+  return g_build_filename (sk_store_tmp_dir (p->store), name, NULL);
+}
+
+/* TRUE when the file already holds exactly the blob (a finished download
+ * whose storing failed or was interrupted). */
+static gboolean
+partial_is_complete (int fd, const SkDescriptor *d)
+{
+  SkDigestAlgorithm alg;
+  if (!sk_digest_validate (d->digest, &alg, NULL) || lseek (fd, 0, SEEK_SET) < 0)
+    return FALSE;
+  g_autofree char *got = sk_digest_fd (alg, fd, NULL, NULL);
+  return got && g_str_equal (got, d->digest);
+}
+
+/* Downloads @d into @fd keeping its first @resume bytes.  Bytes from an
+ * earlier pull may be wrong (a blob that changed, a damaged file): a
+ * mismatch after resuming starts over from 0 once. */
+static gboolean
+fetch_blob (Pull *p, const SkDescriptor *d, int fd, const char *path, guint64 resume, GError **error)
+{
+  p->current_digest = d->digest;
+  g_autoptr (GError) local = NULL;
+  if (sk_registry_get_blob (p->client, p->ref->path, d->digest, d->size, fd, resume, on_bytes, p, &local))
+    return TRUE;
+  if (resume > 0 && g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH))
+    {
+      sk_debug ("resumed download of '%s' does not match: starting over", d->digest);
+      g_clear_error (&local);
+      if (sk_registry_get_blob (p->client, p->ref->path, d->digest, d->size, fd, 0, on_bytes, p, &local))
+        return TRUE;
+    }
+  /* A wrong blob is worth nothing; a broken download is resumed. */
+  if (g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH))
+    (void) unlink (path);
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
+/* Downloads @d into its partial file, resuming what an earlier pull left;
+ * returns the open fd of the verified file (path in @out_path). */
+static int
+download_blob (Pull *p, const SkDescriptor *d, char **out_path, GError **error)
+{
+  g_autofree char *path = partial_path (p, d->digest);
+  sk_autofd int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", path), -1;
+  /* Two pulls of the same blob take turns. */
+  if (flock (fd, LOCK_EX) < 0)
+    return sk_error_from_errno (error, errno, "locking '%s'", path), -1;
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return sk_error_from_errno (error, errno, "reading '%s'", path), -1;
+  guint64 resume = st.st_size <= d->size ? (guint64) st.st_size : 0;
+  emit (p, SK_PULL_EVENT_BLOB_START, d->digest, d->media_type, resume, d->size);
+  if ((resume != (guint64) d->size || !partial_is_complete (fd, d)) && !fetch_blob (p, d, fd, path, resume, error))
+    return -1;
+  emit (p, SK_PULL_EVENT_BLOB_DONE, d->digest, d->media_type, d->size, d->size);
+  *out_path = g_steal_pointer (&path);
+  int ret = fd;
+  fd = -1;
+  return ret;
+}
+
+/* The one place libarchive's errors become GErrors here. */
+static gboolean
+archive_fail (GError **error, SkArchive *a, const char *what)
+{
+  const char *msg = archive_error_string (a);
+  g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "%s: %s", what, msg ? msg : "unknown libarchive error");
+  return FALSE;
+}
+
+static gboolean
+write_all (int fd, const void *buf, gsize len, GError **error)
+{
+  const guint8 *b = buf;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, b, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return sk_error_from_errno (error, errno, "writing the decompressed layer");
+      b += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+/* Streams @in_fd through @compression ("gzip", "zstd") into @out_fd,
+ * refusing more than @max_size bytes; returns the sha256 of the output. */
+static char *
+decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, guint64 *out_size, GError **error)
+{
+  g_autoptr (SkArchive) a = archive_read_new ();
+  int r = g_str_equal (compression, "gzip") ? archive_read_support_filter_gzip (a)
+                                            : archive_read_support_filter_zstd (a);
+  /* ARCHIVE_WARN: done by an external program; still correct. */
+  if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+    return archive_fail (error, a, compression), NULL;
+  struct archive_entry *entry;
+  if (archive_read_support_format_raw (a) != ARCHIVE_OK || lseek (in_fd, 0, SEEK_SET) < 0
+      || archive_read_open_fd (a, in_fd, COPY_CHUNK) != ARCHIVE_OK || archive_read_next_header (a, &entry) != ARCHIVE_OK)
+    return archive_fail (error, a, "decompressing the layer"), NULL;
+  g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  for (;;)
+    {
+      la_ssize_t n = archive_read_data (a, buf, COPY_CHUNK);
+      if (n < 0)
+        return archive_fail (error, a, "decompressing the layer"), NULL;
+      if (n == 0)
+        break;
+      if (sk_hasher_bytes (h) + n > max_size)
+        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
+                            "decompressed layer is larger than its %" G_GUINT64_FORMAT " bytes", max_size), NULL;
+      if (!write_all (out_fd, buf, n, error))
+        return NULL;
+      sk_hasher_update (h, buf, n);
+    }
+  *out_size = sk_hasher_bytes (h);
+  return sk_hasher_finish (h);
+}
+
+typedef struct {
+  char *partial;    /* downloaded blob */
+  char *unpacked;   /* decompressed qcow2, when compressed */
+} LayerFiles;
+
+static void
+layer_files_clear (LayerFiles *f)
+{
+  if (f->partial)
+    (void) unlink (f->partial);
+  if (f->unpacked)
+    (void) unlink (f->unpacked);
+  g_clear_pointer (&f->partial, g_free);
+  g_clear_pointer (&f->unpacked, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LayerFiles, layer_files_clear)
+
+/* Turns the downloaded blob into the layer's qcow2: decompressed when it
+ * is compressed, checked against the diff-id and size either way.
+ * Returns an fd of the qcow2 (its path is @files->unpacked or partial). */
+static int
+unpack_layer (Pull *p, const SkDescriptor *d, int blob_fd, LayerFiles *files, const char **out_path, GError **error)
+{
+  const char *diff_id = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
+  guint64 want_size = g_ascii_strtoull (sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_SIZE), NULL, 10);
+  const char *compression = sk_pull_layer_compression (d->media_type);
+  g_autofree char *digest = NULL;
+  guint64 size = 0;
+  if (*compression == '\0')
+    {
+      digest = g_str_equal (d->digest, diff_id) ? g_strdup (d->digest) : NULL;
+      size = d->size;
+      *out_path = files->partial;
+      if (digest && size == want_size)
+        return dup (blob_fd);
+    }
+  else
+    {
+      g_autofree char *name = g_strdup_printf ("layer-%s.qcow2.tmp", sk_digest_hex (diff_id));
+      files->unpacked = g_build_filename (sk_store_tmp_dir (p->store), name, NULL);
+      sk_autofd int out = open (files->unpacked, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (out < 0)
+        return sk_error_from_errno (error, errno, "creating '%s'", files->unpacked), -1;
+      digest = decompress (blob_fd, compression, out, want_size, &size, error);
+      if (digest == NULL)
+        return -1;
+      *out_path = files->unpacked;
+      if (g_str_equal (digest, diff_id) && size == want_size)
+        return g_steal_fd (&out);
+    }
+  return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
+                      "uncompressed layer does not match its diff-id '%s' and size %" G_GUINT64_FORMAT
+                      " (got %s, %" G_GUINT64_FORMAT " bytes)", diff_id, want_size, digest ? digest : d->digest, size), -1;
+}
+
+static SkStoreBlob *
+existing_blob (Pull *p, const char *tree_path)
+{
+  g_autofree char *obj = sk_store_find_blob (p->store, tree_path);
+  if (obj == NULL)
+    return NULL;
+  SkStoreBlob *b = g_new0 (SkStoreBlob, 1);
+  b->tree_path = g_strdup (tree_path);
+  b->object = g_steal_pointer (&obj);
+  g_autofree char *path = sk_store_blob_path (p->store, b);
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return sk_store_blob_free (b), NULL;
+  b->size = st.st_size;
+  return b;
+}
+
+/* Fetches, checks and stores one disk layer whose parent is @parent_diff_id
+ * (NULL for the base). */
+static gboolean
+pull_disk (Pull *p, const SkDescriptor *d, const char *parent_diff_id, GError **error)
+{
+  const char *diff_id = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
+  g_autofree char *tree_path = g_strdup_printf ("layers/%s.qcow2", sk_digest_hex (diff_id));
+  SkStoreBlob *have = existing_blob (p, tree_path);
+  if (have)
+    {
+      emit (p, SK_PULL_EVENT_BLOB_SKIP, d->digest, d->media_type, have->size, have->size);
+      g_ptr_array_add (p->blobs, have);
+      return TRUE;
+    }
+  g_autofree char *backing = parent_diff_id ? g_strdup_printf ("%s.qcow2", sk_digest_hex (parent_diff_id)) : NULL;
+  g_auto (LayerFiles) files = { 0 };
+  sk_autofd int blob_fd = download_blob (p, d, &files.partial, error);
+  if (blob_fd < 0)
+    return FALSE;
+  const char *qcow2 = NULL;
+  sk_autofd int fd = unpack_layer (p, d, blob_fd, &files, &qcow2, error);
+  if (fd < 0 || !sk_qcow2_verify (qcow2, backing, NULL, error))
+    return FALSE;
+  g_autoptr (SkStoreBlob) blob = sk_store_write_blob (p->store, fd, "layers", ".qcow2", diff_id, NULL, error);
+  if (blob == NULL)
+    return FALSE;
+  /* The stored copy is what qemu will open: it must pass the same checks. */
+  g_autofree char *stored = sk_store_blob_path (p->store, blob);
+  if (!sk_qcow2_verify (stored, backing, NULL, error))
+    return g_prefix_error (error, "the stored copy changed: "), FALSE;
+  g_ptr_array_add (p->blobs, g_steal_pointer (&blob));
+  return TRUE;
+}
+
+/* Fetches and stores a kernel or initrd. */
+static gboolean
+pull_boot (Pull *p, const SkDescriptor *d, GError **error)
+{
+  g_autofree char *tree_path = g_strdup_printf ("boot/%s", sk_digest_hex (d->digest));
+  SkStoreBlob *have = existing_blob (p, tree_path);
+  if (have)
+    {
+      emit (p, SK_PULL_EVENT_BLOB_SKIP, d->digest, d->media_type, have->size, have->size);
+      g_ptr_array_add (p->blobs, have);
+      return TRUE;
+    }
+  if (!g_str_has_prefix (d->digest, "sha256:"))
+    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "boot blobs must have sha256 digests"), FALSE;
+  g_auto (LayerFiles) files = { 0 };
+  sk_autofd int fd = download_blob (p, d, &files.partial, error);
+  if (fd < 0)
+    return FALSE;
+  SkStoreBlob *blob = sk_store_write_blob (p->store, fd, "boot", NULL, d->digest, NULL, error);
+  if (blob == NULL)
+    return FALSE;
+  g_ptr_array_add (p->blobs, blob);
+  return TRUE;
+}
+
+static gboolean
+pull_layers (Pull *p, const SkManifest *m, GError **error)
+{
+  const char *parent = NULL;
+  for (guint i = 0; i < m->layers->len; i++)
+    {
+      const SkDescriptor *d = m->layers->pdata[i];
+      gboolean disk = sk_media_type_is_disk (d->media_type);
+      gboolean ok = disk ? pull_disk (p, d, parent, error) : pull_boot (p, d, error);
+      if (!ok)
+        return g_prefix_error (error, "%s '%s': ", disk ? "layer" : "boot blob", d->digest), FALSE;
+      if (disk)
+        parent = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
+    }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- pull */
+
+static char *
+commit_image (Pull *p, const SkManifest *m, GBytes *config, GError **error)
+{
+  g_autofree char *tag = sk_reference_to_string (p->ref);
+  g_autofree char *digest = sk_store_commit_image (p->store, m->raw, config, p->blobs, tag, error);
+  if (digest == NULL)
+    return NULL;
+  g_autoptr (SkStoreImage) img = sk_store_lookup (p->store, digest, error);
+  if (img == NULL || !sk_store_checkout (p->store, img, error))
+    return NULL;
+  return g_steal_pointer (&digest);
+}
+
+gboolean
+sk_registry_pull (SkStore *store, const SkReference *ref, const SkPullOptions *opts, char **out_digest,
+                  GError **error)
+{
+  if (ref->kind != SK_REFERENCE_REGISTRY || ref->domain == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "not a registry reference"), FALSE;
+  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir, .authfile = opts->authfile };
+  g_autoptr (SkRegistryClient) client = sk_registry_client_new (ref->domain, &ropts, error);
+  if (client == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_store_blob_free);
+  Pull p = { .store = store, .client = client, .ref = ref, .opts = opts, .blobs = blobs };
+  g_autoptr (SkManifest) m = resolve_manifest (&p, error);
+  if (m == NULL)
+    return FALSE;
+  emit (&p, SK_PULL_EVENT_MANIFEST, m->digest, m->media_type, 0, 0);
+  g_autoptr (GBytes) config = fetch_config (&p, m, error);
+  if (config == NULL || !pull_layers (&p, m, error))
+    return FALSE;
+  emit (&p, SK_PULL_EVENT_STORING, m->digest, m->media_type, 0, 0);
+  char *digest = commit_image (&p, m, config, error);
+  if (digest == NULL)
+    return FALSE;
+  *out_digest = digest;
+  return TRUE;
+}

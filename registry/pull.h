@@ -1,0 +1,62 @@
+/* skiff — pulling an image from an OCI distribution registry into the store.
+ *
+ * The manifest (through an index, the entry for the wanted platform) must
+ * be a skiff VM image.  Each layer the store lacks is downloaded into the
+ * store's tmp directory (blob-<hex>.partial, resumed by the next pull when
+ * a download breaks), checked against its digest, decompressed (+zstd,
+ * +gzip) and checked against its diff-id, validated as a qcow2 whose
+ * backing file is exactly its parent's layer name, stored, and the stored
+ * copy validated again.  The config must list the manifest's diff-ids.
+ * Only then is the image committed and tagged: on any failure no image or
+ * tag appears (blobs already stored without an image go at the next prune). */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "oci/reference.h"
+#include "store/store.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SK_PULL_EVENT_MANIFEST,    /* resolved: @digest is the image's manifest */
+  SK_PULL_EVENT_BLOB_SKIP,   /* @digest already stored */
+  SK_PULL_EVENT_BLOB_START,  /* downloading @digest (@total bytes, @done resumed) */
+  SK_PULL_EVENT_BLOB_BYTES,  /* @done of @total */
+  SK_PULL_EVENT_BLOB_DONE,   /* downloaded and verified */
+  SK_PULL_EVENT_CONFIG,      /* fetching the config */
+  SK_PULL_EVENT_STORING,     /* writing the image into the store */
+} SkPullEventKind;
+
+typedef struct {
+  SkPullEventKind kind;
+  const char *digest;
+  const char *media_type;
+  guint64 done;
+  guint64 total;
+} SkPullEvent;
+
+typedef void (*SkPullProgress) (const SkPullEvent *event, gpointer user_data);
+
+typedef struct {
+  gboolean tls_verify;      /* FALSE: --tls-verify=false */
+  const char *cert_dir;     /* NULL: podman's default per-host directory */
+  const char *authfile;     /* NULL: the default credential lookup */
+  const char *os;           /* NULL: "linux" */
+  const char *architecture; /* NULL: the host's */
+  const char *variant;      /* NULL: any */
+  SkPullProgress progress;  /* may be NULL */
+  gpointer progress_data;
+} SkPullOptions;
+
+/* Pulls @ref (a registry reference) into @store and tags it with the
+ * reference's full string.  @out_digest gets the stored image's manifest
+ * digest.  Errors name the registry and the object that failed. */
+gboolean sk_registry_pull (SkStore *store, const SkReference *ref, const SkPullOptions *opts, char **out_digest,
+                           GError **error);
+
+/* The decompression a disk layer's media type asks for: "" (none), "gzip"
+ * or "zstd"; NULL for a type that is not a disk layer. */
+const char *sk_pull_layer_compression (const char *media_type);
+
+G_END_DECLS
