@@ -30,3 +30,10 @@ GBytes *sk_store_read_tree_file (SkStore *store, const char *commit, const char 
 /* "objects/xx/rest.file" of a content object, relative to the repo. */
 char *sk_store_object_path (const char *object);
 
+
+/* The image-list cache (store-index.c): NULL when absent or stale. */
+GPtrArray *sk_store_index_read (SkStore *store);
+/* @stamp must be taken before the list was built, so a change racing the
+ * build leaves a stale (ignored) cache, never a wrong one. */
+void sk_store_index_write (SkStore *store, GPtrArray *images, const char *stamp);
+char *sk_store_index_stamp (SkStore *store);

@@ -273,8 +273,23 @@ sk_store_list_refs (SkStore *store, const char *prefix, GError **error)
   return refs;
 }
 
+static GPtrArray *list_images_from_refs (SkStore *store, GError **error);
+
 GPtrArray *
 sk_store_list_images (SkStore *store, GError **error)
+{
+  GPtrArray *cached = sk_store_index_read (store);
+  if (cached)
+    return cached;
+  g_autofree char *stamp = sk_store_index_stamp (store);
+  GPtrArray *images = list_images_from_refs (store, error);
+  if (images)
+    sk_store_index_write (store, images, stamp);
+  return images;
+}
+
+static GPtrArray *
+list_images_from_refs (SkStore *store, GError **error)
 {
   g_autoptr (GHashTable) images = sk_store_list_refs (store, SK_REF_IMAGES_DIR, error);
   if (images == NULL)
