@@ -2,7 +2,7 @@
  * flow, verified manifests and blobs. */
 #include "registry/client.h"
 #include "registry/auth.h"
-#include "registry/client-credentials.h"
+#include "registry/credentials.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "oci/digest.h"
@@ -26,8 +26,7 @@ struct _SkRegistryClient {
   SkHttp *http;
   /* credentials, looked up on the first challenge */
   gboolean creds_loaded;
-  char *username;
-  char *password;
+  SkCredentials *creds; /* NULL when there are none */
   char *basic;       /* Authorization value once the registry asked for Basic */
   /* bearer */
   char *realm;
@@ -89,10 +88,7 @@ sk_registry_client_free (SkRegistryClient *c)
   g_free (c->base);
   g_free (c->authfile);
   g_clear_pointer (&c->http, sk_http_free);
-  g_free (c->username);
-  if (c->password)
-    memset (c->password, 0, strlen (c->password));
-  g_free (c->password);
+  g_clear_pointer (&c->creds, sk_credentials_free);
   g_free (c->basic);
   g_free (c->realm);
   g_free (c->service);
@@ -141,15 +137,25 @@ ensure_base (SkRegistryClient *c, GError **error)
 
 /* ---------------------------------------------------------------- auth */
 
-static void
-load_credentials (SkRegistryClient *c, const char *repository)
+/* Looks the credentials up once, when a challenge first needs them. */
+static gboolean
+load_credentials (SkRegistryClient *c, const char *repository, GError **error)
 {
   if (c->creds_loaded)
-    return;
+    return TRUE;
+  SkCredentialsOptions opts = { .authfile = c->authfile };
+  if (!sk_credentials_lookup (&opts, c->domain, repository, &c->creds, error))
+    return g_prefix_error (error, "credentials for '%s': ", c->domain), FALSE;
   c->creds_loaded = TRUE;
-  g_autoptr (GError) local = NULL;
-  if (!sk_client_credentials_lookup (c->authfile, c->domain, repository, &c->username, &c->password, &local))
-    sk_warn ("ignoring credentials for '%s': %s", c->domain, local->message);
+  if (c->creds)
+    sk_debug ("credentials for '%s' from %s", c->domain, c->creds->source);
+  return TRUE;
+}
+
+static gboolean
+have_password (SkRegistryClient *c)
+{
+  return c->creds && c->creds->username && c->creds->password;
 }
 
 static char *
@@ -165,24 +171,44 @@ authorization_for (SkRegistryClient *c, const char *scope)
   return token ? g_strconcat ("Bearer ", token, NULL) : NULL;
 }
 
-/* GETs a token for @scope from the current realm; caches it. */
+/* Asks the realm for a token: GET (anonymous, or with Basic credentials),
+ * or with an identity token the OAuth2 refresh POST. */
+static SkHttpResponse *
+request_token (SkRegistryClient *c, const char *scope, const char *request_url, gboolean with_credentials,
+               GError **error)
+{
+  const char *scopes[] = { scope, NULL };
+  const char *identity = with_credentials && c->creds ? c->creds->identity_token : NULL;
+  g_autofree char *url = sk_auth_token_url (c->realm, request_url, c->service, identity ? NULL : scopes, error);
+  if (url == NULL)
+    return NULL;
+  if (identity)
+    {
+      g_autofree char *form = sk_auth_oauth_refresh_form (c->service, scopes, identity, "skiff");
+      g_autoptr (GBytes) body = g_bytes_new_take (form, strlen (form));
+      form = NULL;
+      const char *headers[] = { "Accept: application/json", "Content-Type: application/x-www-form-urlencoded", NULL };
+      SkHttpRequest req = { .method = "POST", .url = url, .headers = headers, .body = body };
+      return sk_http_send (c->http, &req, error);
+    }
+  g_autofree char *basic = with_credentials ? sk_auth_basic_value (c->creds->username, c->creds->password) : NULL;
+  const char *headers[] = { "Accept: application/json", NULL };
+  SkHttpRequest req = { .url = url, .headers = headers, .authorization = basic };
+  return sk_http_send (c->http, &req, error);
+}
+
+/* Gets a token for @scope from the current realm and caches it. */
 static gboolean
 fetch_token (SkRegistryClient *c, const char *scope, const char *request_url, gboolean with_credentials,
              GError **error)
 {
-  const char *scopes[] = { scope, NULL };
-  g_autofree char *url = sk_auth_token_url (c->realm, request_url, c->service, scopes, error);
-  if (url == NULL)
-    return FALSE;
-  g_autofree char *basic = with_credentials ? sk_auth_basic_value (c->username, c->password) : NULL;
-  const char *headers[] = { "Accept: application/json", NULL };
-  SkHttpRequest req = { .url = url, .headers = headers, .authorization = basic };
-  g_autoptr (SkHttpResponse) resp = sk_http_send (c->http, &req, error);
+  g_autoptr (SkHttpResponse) resp = request_token (c, scope, request_url, with_credentials, error);
   if (resp == NULL)
     return g_prefix_error (error, "fetching a token: "), FALSE;
   if (resp->status != 200)
     {
-      sk_http_set_status_error (error, "GET", c->realm, resp);
+      gboolean post = with_credentials && c->creds && c->creds->identity_token;
+      sk_http_set_status_error (error, post ? "POST" : "GET", c->realm, resp);
       return g_prefix_error (error, "fetching a token: "), FALSE;
     }
   gsize len;
@@ -191,6 +217,7 @@ fetch_token (SkRegistryClient *c, const char *scope, const char *request_url, gb
   g_autoptr (SkAuthToken) token = sk_auth_token_parse (data, len, now, error);
   if (token == NULL)
     return g_prefix_error (error, "token from '%s': ", c->realm), FALSE;
+  const char *scopes[] = { scope, NULL };
   sk_auth_cache_put (c->tokens, c->realm, c->service, scopes, token);
   return TRUE;
 }
@@ -200,7 +227,7 @@ static gboolean
 refuse (SkRegistryClient *c, const char *method, const char *url, const SkHttpResponse *resp, GError **error)
 {
   sk_http_set_status_error (error, method, url, resp);
-  if (c->username)
+  if (c->creds)
     g_prefix_error (error, "credentials for '%s' were refused: ", c->domain);
   else
     g_prefix_error (error, "no credentials for '%s': ", c->domain);
@@ -236,8 +263,9 @@ next_bearer_step (SkRegistryClient *c, const SkAuthChallenge *ch, const char *sc
         return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
       stage = TOKEN_ANONYMOUS;
     }
-  load_credentials (c, repository);
-  if (stage == TOKEN_ANONYMOUS && c->username)
+  if (!load_credentials (c, repository, error))
+    return FALSE;
+  if (stage == TOKEN_ANONYMOUS && c->creds)
     {
       g_hash_table_replace (c->stages, g_strdup (scope), GINT_TO_POINTER (TOKEN_CREDENTIALS));
       if (!fetch_token (c, scope, url, TRUE, error))
@@ -264,10 +292,11 @@ answer_challenge (SkRegistryClient *c, const char *method, const char *url, cons
     }
   else if (basic && c->basic == NULL)
     {
-      load_credentials (c, repository);
-      if (c->username)
+      if (!load_credentials (c, repository, error))
+        return FALSE;
+      if (have_password (c))
         {
-          c->basic = sk_auth_basic_value (c->username, c->password);
+          c->basic = sk_auth_basic_value (c->creds->username, c->creds->password);
           progress = TRUE;
         }
     }

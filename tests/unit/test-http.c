@@ -3,10 +3,15 @@
  * backoff) and transfers against scripted HTTP servers on 127.0.0.1:
  * status errors with the registry's message, the body cap, resumed
  * downloads (206 and a server ignoring Range), retries, redirects that
- * must not carry Authorization to another origin or leave http(s). */
+ * must not carry Authorization to another origin or leave http(s); the
+ * registry client against scripted registries: the http fallback, Basic
+ * and Bearer challenges, manifests that do not match their digest. */
 #include "common/error.h"
 #include "oci/digest.h"
+#include "registry/client.h"
 #include "registry/http.h"
+#include "registry/pull.h"
+#include "oci/mediatypes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -598,6 +603,197 @@ test_cert_dir (void)
   g_assert_nonnull (strstr (error->message, "'/nonexistent/skiff-certs'"));
 }
 
+/* ---------------------------------------------------------------- client */
+
+static void
+test_client_pure (void)
+{
+  g_assert_cmpstr (sk_registry_api_host ("docker.io"), ==, "registry-1.docker.io");
+  g_assert_cmpstr (sk_registry_api_host ("localhost:5000"), ==, "localhost:5000");
+  g_autofree char *u = sk_registry_url ("http://127.0.0.1:5000", "skiff/one", "manifests", "v1");
+  g_assert_cmpstr (u, ==, "http://127.0.0.1:5000/v2/skiff/one/manifests/v1");
+  g_assert_cmpstr (sk_pull_layer_compression (SK_MEDIA_TYPE_DISK_QCOW2), ==, "");
+  g_assert_cmpstr (sk_pull_layer_compression (SK_MEDIA_TYPE_DISK_QCOW2_ZSTD), ==, "zstd");
+  g_assert_cmpstr (sk_pull_layer_compression (SK_MEDIA_TYPE_DISK_QCOW2_GZIP), ==, "gzip");
+  g_assert_null (sk_pull_layer_compression (SK_MEDIA_TYPE_KERNEL));
+  g_assert_null (sk_pull_layer_compression ("application/vnd.skiff.disk.qcow2.v1+bzip2"));
+}
+
+#define MANIFEST_BODY "{\"schemaVersion\":2}"
+
+/* A client with TLS checks off for a scripted server: its first answer
+ * goes to curl's TLS attempt (which fails), then plain http. */
+static SkRegistryClient *
+scripted_client (Server *s, const char *authfile)
+{
+  g_autofree char *domain = g_strdup_printf ("127.0.0.1:%u", s->port);
+  SkRegistryOptions opts = { .tls_verify = FALSE, .authfile = authfile };
+  g_autoptr (GError) error = NULL;
+  SkRegistryClient *c = sk_registry_client_new (domain, &opts, &error);
+  g_assert_no_error (error);
+  return c;
+}
+
+static void
+server_add_tls_and_ping (Server *s)
+{
+  server_add (s, "400 Bad Request", "not TLS");
+  server_add (s, "200 OK", "{}");
+}
+
+static void
+test_client_http_fallback_and_digest_header (void)
+{
+  g_autoptr (Server) s = server_new ();
+  g_autofree char *good = sk_digest_bytes (SK_DIGEST_SHA256, MANIFEST_BODY, strlen (MANIFEST_BODY));
+  g_autofree char *ok_head = g_strdup_printf ("200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json; "
+                                              "charset=utf-8\r\nDocker-Content-Digest: %s", good);
+  server_add_tls_and_ping (s);
+  server_add (s, ok_head, MANIFEST_BODY);
+  server_add (s, "200 OK\r\nDocker-Content-Digest: sha256:"
+                 "0000000000000000000000000000000000000000000000000000000000000000", MANIFEST_BODY);
+  server_start (s);
+  g_autoptr (SkRegistryClient) c = scripted_client (s, NULL);
+  g_autoptr (GBytes) raw = NULL;
+  g_autofree char *type = NULL, *digest = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sk_registry_get_manifest (c, "skiff/one", "v1", &raw, &type, &digest, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (type, ==, "application/vnd.oci.image.manifest.v1+json");
+  g_assert_cmpstr (digest, ==, good);
+  g_assert_true (g_str_has_prefix (sk_registry_client_describe (c), "http://127.0.0.1:"));
+  g_autoptr (GBytes) raw2 = NULL;
+  g_autofree char *type2 = NULL, *digest2 = NULL;
+  g_assert_false (sk_registry_get_manifest (c, "skiff/one", "v1", &raw2, &type2, &digest2, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH);
+  g_assert_null (raw2);
+  server_join (s);
+  g_assert_nonnull (strstr (s->requests->pdata[2], "Accept: application/vnd.oci.image.manifest.v1+json, "
+                                                  "application/vnd.oci.image.index.v1+json"));
+}
+
+static void
+test_client_manifest_by_digest_mismatch (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add_tls_and_ping (s);
+  server_add (s, "200 OK", "{\"schemaVersion\":2,\"evil\":1}");
+  server_start (s);
+  g_autoptr (SkRegistryClient) c = scripted_client (s, NULL);
+  g_autofree char *want = sk_digest_bytes (SK_DIGEST_SHA256, MANIFEST_BODY, strlen (MANIFEST_BODY));
+  g_autoptr (GBytes) raw = NULL;
+  g_autofree char *type = NULL, *digest = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sk_registry_get_manifest (c, "skiff/one", want, &raw, &type, &digest, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH);
+  g_assert_nonnull (strstr (error->message, want));
+}
+
+static char *
+write_authfile (const char *domain, const char *userpass)
+{
+  g_autofree char *b64 = g_base64_encode ((const guchar *) userpass, strlen (userpass));
+  g_autofree char *json = g_strdup_printf ("{\"auths\":{\"%s\":{\"auth\":\"%s\"}}}", domain, b64);
+  char *path = NULL;
+  int fd = g_file_open_tmp ("skiff-auth-XXXXXX.json", &path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, json, strlen (json)), ==, (ssize_t) strlen (json));
+  close (fd);
+  return path;
+}
+
+static void
+test_client_basic_challenge (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add_tls_and_ping (s);
+  server_add (s, "401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"", "");
+  server_add (s, "200 OK", MANIFEST_BODY);
+  server_start (s);
+  g_autofree char *domain = g_strdup_printf ("127.0.0.1:%u", s->port);
+  g_autofree char *authfile = write_authfile (domain, "alice:pa:ss");
+  g_autoptr (SkRegistryClient) c = scripted_client (s, authfile);
+  g_autoptr (GBytes) raw = NULL;
+  g_autofree char *type = NULL, *digest = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sk_registry_get_manifest (c, "skiff/one", "v1", &raw, &type, &digest, &error));
+  g_assert_no_error (error);
+  server_join (s);
+  g_assert_null (strstr (s->requests->pdata[2], "Authorization"));
+  /* base64 ("alice:pa:ss") */
+  g_assert_nonnull (strstr (s->requests->pdata[3], "Authorization: Basic YWxpY2U6cGE6c3M=\r\n"));
+  g_unlink (authfile);
+}
+
+static void
+test_client_basic_without_credentials (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add_tls_and_ping (s);
+  server_add (s, "401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"",
+              "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}");
+  server_start (s);
+  g_autofree char *authfile = write_authfile ("other.example", "a:b");
+  g_autoptr (SkRegistryClient) c = scripted_client (s, authfile);
+  g_autoptr (GBytes) raw = NULL;
+  g_autofree char *type = NULL, *digest = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (sk_registry_get_manifest (c, "skiff/one", "v1", &raw, &type, &digest, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_UNAUTHORIZED);
+  g_assert_true (g_str_has_prefix (error->message, "no credentials for '127.0.0.1:"));
+  g_assert_nonnull (strstr (error->message, "HTTP 401 UNAUTHORIZED: authentication required"));
+  g_unlink (authfile);
+}
+
+static void
+test_client_bearer_challenge (void)
+{
+  g_autoptr (Server) s = server_new ();
+  g_autofree char *realm = server_url (s, "/token");
+  g_autofree char *challenge = g_strdup_printf ("401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"%s\","
+                                                "service=\"reg\",scope=\"repository:skiff/one:pull\"", realm);
+  server_add_tls_and_ping (s);
+  server_add (s, challenge, "");
+  server_add (s, "200 OK\r\nContent-Type: application/json", "{\"token\":\"tok-1\",\"expires_in\":300}");
+  server_add (s, "200 OK", MANIFEST_BODY);
+  server_add (s, "200 OK", MANIFEST_BODY);
+  server_start (s);
+  g_autoptr (SkRegistryClient) c = scripted_client (s, NULL);
+  g_autoptr (GError) error = NULL;
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr (GBytes) raw = NULL;
+      g_autofree char *type = NULL, *digest = NULL;
+      g_assert_true (sk_registry_get_manifest (c, "skiff/one", "v1", &raw, &type, &digest, &error));
+      g_assert_no_error (error);
+    }
+  server_join (s);
+  g_assert_true (g_str_has_prefix (s->requests->pdata[3],
+                                   "GET /token?service=reg&scope=repository:skiff/one:pull HTTP/1.1\r\n"));
+  g_assert_null (strstr (s->requests->pdata[3], "Authorization"));
+  g_assert_nonnull (strstr (s->requests->pdata[4], "Authorization: Bearer tok-1\r\n"));
+  /* The cached token serves the next request without a new challenge. */
+  g_assert_nonnull (strstr (s->requests->pdata[5], "Authorization: Bearer tok-1\r\n"));
+}
+
+static void
+test_client_blob_not_found (void)
+{
+  g_autoptr (Server) s = server_new ();
+  server_add_tls_and_ping (s);
+  server_add (s, "404 Not Found", "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}");
+  server_start (s);
+  g_autoptr (SkRegistryClient) c = scripted_client (s, NULL);
+  const char *digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) b = sk_registry_get_blob_bytes (c, "skiff/one", digest, 0, 1024, &error);
+  g_assert_null (b);
+  g_assert_error (error, SK_ERROR, SK_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_prefix (error->message, "blob 'sha256:e3b0c442"));
+  g_assert_nonnull (strstr (error->message, "not found: GET http://127.0.0.1:"));
+  g_assert_nonnull (strstr (error->message, "HTTP 404 BLOB_UNKNOWN: blob unknown to registry"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -626,5 +822,12 @@ main (int argc, char **argv)
   g_test_add_func ("/http/download/too-large", test_download_too_large);
   g_test_add_func ("/http/download/error-body-in-memory", test_download_error_body_in_memory);
   g_test_add_func ("/http/cert-dir", test_cert_dir);
+  g_test_add_func ("/http/client/pure", test_client_pure);
+  g_test_add_func ("/http/client/http-fallback-and-digest-header", test_client_http_fallback_and_digest_header);
+  g_test_add_func ("/http/client/manifest-by-digest-mismatch", test_client_manifest_by_digest_mismatch);
+  g_test_add_func ("/http/client/basic-challenge", test_client_basic_challenge);
+  g_test_add_func ("/http/client/basic-without-credentials", test_client_basic_without_credentials);
+  g_test_add_func ("/http/client/bearer-challenge", test_client_bearer_challenge);
+  g_test_add_func ("/http/client/blob-not-found", test_client_blob_not_found);
   return g_test_run ();
 }
