@@ -28,12 +28,12 @@ fsck_ok() {
 	if [ "$RC" -eq 0 ]; then ok "$1"; else not_ok "$1" "$OUT" "$ERR"; fi
 }
 
-for d in 0.02 0.05 0.1 0.2 0.3 0.5 0.8 1.2; do
+for d in 0.01 0.02 0.04 0.06 0.1 0.15 0.2 0.3 0.5; do
 	kill_at "$d" skiff import "$TMP/big.qcow2" big
 	fsck_ok "fsck passes after import killed at ${d}s"
-	if [ "$d" = 0.2 ]; then
+	if [ "$d" = 0.04 ]; then
 		run skiff images -q
-		is "$OUT" "" "the kill at 0.2s really interrupted the import (no image yet)"
+		is "$OUT" "" "the kill at 0.04s really interrupted the import (no image yet)"
 	fi
 done
 check "the interrupted import simply runs again" skiff import "$TMP/big.qcow2" big
