@@ -60,6 +60,15 @@ like "$OUT" 'Exited \(0\).* t2' "t2 exited with status 0 (ACPI power-off)"
 check "start t2 again" skiff start t2
 check "exec after restart" skiff exec t2 -- true
 check "rm -f a running VM" skiff rm -f t2
+check "run --disk-size 1g -m 384m --cpus 2" skiff run -d --name grown --disk-size 1g -m 384m --cpus 2 tiny
+run skiff exec grown -- cat /sys/block/vda/size
+is "$OUT" 2097152 "--disk-size grows the VM's disk (1 GiB in sectors)"
+run skiff exec grown -- sh -c 'grep -c ^processor /proc/cpuinfo'
+is "$OUT" 2 "--cpus reaches the guest"
+run skiff exec grown -- sh -c "awk '/MemTotal/ {print (\$2 > 300000)}' /proc/meminfo"
+is "$OUT" 1 "-m reaches the guest"
+fail_clearly "--disk-size smaller than the image is refused (usage error)" 2 "disks only grow" skiff run -d --disk-size 1m tiny
+check "rm -f grown" skiff rm -f grown
 run skiff ps -a
 unlike "$OUT" ' t2$' "t2 is gone"
 
