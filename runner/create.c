@@ -84,9 +84,6 @@ make_seed (const char *root, SkVm *vm, const SkRunOptions *opts, const char *def
 {
   g_autofree char *key = sk_vm_path (root, vm, "id_ed25519");
   g_autofree char *hostkey = sk_vm_path (root, vm, "ssh_host_ed25519_key");
-  g_autofree char *comment = g_strdup_printf ("skiff-%.12s", vm->id);
-  if (!sk_ssh_keygen (key, comment, error) || !sk_ssh_keygen (hostkey, comment, error))
-    return FALSE;
   g_autoptr (SkUserDataSpec) spec = sk_userdata_spec_new ();
   spec->instance_id = g_strdup (vm->id);
   spec->hostname = g_strdup (vm->hostname);
@@ -140,8 +137,10 @@ link_console_log (const char *root, SkVm *vm, GError **error)
   return TRUE;
 }
 
+/* The overlay and both key pairs: three helper programs, run side by
+ * side (each costs several ms, most of it process start). */
 static gboolean
-make_overlay (const char *root, SkVm *vm, guint64 image_size, GError **error)
+make_disk_and_keys (const char *root, SkVm *vm, guint64 image_size, GError **error)
 {
   g_autofree char *overlay = sk_vm_path (root, vm, "overlay.qcow2");
   g_autofree char *base = g_path_get_basename (vm->top_layer);
@@ -150,8 +149,15 @@ make_overlay (const char *root, SkVm *vm, guint64 image_size, GError **error)
     return g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
                         "--disk-size %" G_GUINT64_FORMAT " is smaller than the image's disk (%" G_GUINT64_FORMAT
                         " bytes): disks only grow", vm->disk_size, image_size), FALSE;
-  g_auto (GStrv) argv = sk_qemu_img_create_overlay_argv (backing, overlay, vm->disk_size);
-  return sk_spawn_sync ((const char *const *) argv, NULL, error);
+  g_auto (GStrv) overlay_argv = sk_qemu_img_create_overlay_argv (backing, overlay, vm->disk_size);
+  g_autofree char *key = sk_vm_path (root, vm, "id_ed25519");
+  g_autofree char *hostkey = sk_vm_path (root, vm, "ssh_host_ed25519_key");
+  g_autofree char *comment = g_strdup_printf ("skiff-%.12s", vm->id);
+  g_auto (GStrv) key_argv = sk_ssh_keygen_argv (key, comment);
+  g_auto (GStrv) hostkey_argv = sk_ssh_keygen_argv (hostkey, comment);
+  const char *const *argvs[] = { (const char *const *) overlay_argv, (const char *const *) key_argv,
+                                 (const char *const *) hostkey_argv, NULL };
+  return sk_spawn_parallel (argvs, error);
 }
 
 /* Canonical -p specs, checked. */
@@ -252,7 +258,7 @@ sk_runner_create (SkStore *store, SkStoreImage *img, const SkRunOptions *opts, G
     return NULL;
   /* From here on a failure removes what was made. */
   if (!link_console_log (root, vm, error) || !sk_store_hold (store, img->digest, vm->id, error) || !sk_store_checkout (store, img, error)
-      || !make_overlay (root, vm, config->disk_size, error)
+      || !make_disk_and_keys (root, vm, config->disk_size, error)
       || !make_seed (root, vm, opts, config->user, error) || !sk_vm_save (root, vm, error))
     {
       (void) sk_vm_remove_dir (root, vm, NULL);

@@ -29,6 +29,7 @@ PACKAGES=(
 	e2fsprogs
 	fakeroot
 	util-linux
+	strace
 	dpkg-dev
 	# store
 	ostree
