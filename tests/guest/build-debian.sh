@@ -267,8 +267,9 @@ configure_cloud_init() {
 		    groups: [adm, sudo]
 		    sudo: ["ALL=(ALL) NOPASSWD:ALL"]
 		    shell: /bin/bash
-		# skiff injects an ed25519 host key; RSA takes ~13 s under TCG.
-		ssh_genkeytypes: []
+		# skiff injects an ed25519 host key; without one cloud-init makes
+		# an ed25519 key only (RSA takes ~13 s under TCG).
+		ssh_genkeytypes: [ed25519]
 		ssh_deletekeys: true
 		disable_root: true
 		preserve_hostname: false
