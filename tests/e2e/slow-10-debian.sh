@@ -128,6 +128,8 @@ is "$RC" 0 "cloud-init status --wait succeeds (done after $t_ci s)" || diag "$OU
 like "$OUT" 'status: done' "cloud-init finished"
 like "$OUT" 'DataSourceNoCloud \[seed=/dev/vd' "cloud-init read skiff's NoCloud seed from a virtio disk"
 
+run sx sudo -n grep -E '\[(WARNING|ERROR|CRITICAL)\]' /var/log/cloud-init.log
+is "$OUT" "" "cloud-init logged no warning or error (skiff's seed is valid cloud-config)"
 run sx sudo -n cloud-init query instance_id
 is "$OUT" "$vm_id" "cloud-init's instance id is the VM id"
 run sx hostname
