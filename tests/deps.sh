@@ -30,6 +30,8 @@ PACKAGES=(
 	fakeroot
 	util-linux
 	strace
+	debootstrap
+	lz4
 	dpkg-dev
 	# store
 	ostree
