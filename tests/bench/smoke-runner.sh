@@ -51,7 +51,11 @@ like "$OUT" '`skiff run -d --accel tcg` → qemu exec, 16\.0 MiB image .*\| [0-9
 	"the table has the 16 MiB row"
 is "$(awk -F'\t' '$1 == "image.large.virtual.bytes" { print $2 }' "$TSV")" $((64 << 20)) \
 	"the large image is 64 MiB"
-is "$(awk -F'\t' '$1 == "trace.steps" { print $2 }' "$TSV")" 10 "the trace showed all 10 steps"
+steps=$(awk -F'\t' '$1 == "trace.steps" { print $2 }' "$TSV")
+# Steps that overlap (the overlay and the keys are made side by side) are
+# merged into one row, so the count varies; the breakdown must still split
+# the run into its main phases.
+[ "${steps:-0}" -ge 6 ] && ok "the trace split the run into $steps steps" || not_ok "the trace split the run" "steps: ${steps:-none}"
 like "$OUT" '\| `skiff __monitor` process start[^|]*\| [0-9.]+ \|' "the breakdown has the monitor's start"
 is "$(awk -F'\t' '$1 == "boot.skiff.runs.s" { print NF == 2 ? split($2, a, " ") : 0 }' "$TSV")" 3 \
 	"3 boots under skiff"
