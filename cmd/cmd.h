@@ -55,6 +55,7 @@ SK_DECLARE_CMD (prune);
 SK_DECLARE_CMD (system);
 SK_DECLARE_CMD (import);
 SK_DECLARE_CMD (pull);
+SK_DECLARE_CMD (push);
 SK_DECLARE_CMD (rmi);
 SK_DECLARE_CMD (inspect);
 SK_DECLARE_CMD (history);

@@ -27,6 +27,7 @@ static const SkCmd commands[] = {
   { "wait", sk_cmd_wait, "Wait for VMs to exit and print their exit codes" },
   { "port", sk_cmd_port, "List a VM's port forwards" },
   { "pull", sk_cmd_pull, "Fetch an image from a registry" },
+  { "push", sk_cmd_push, "Send an image to a registry" },
   { "import", sk_cmd_import, "Turn a disk file into an image" },
   { "images", sk_cmd_images, "List images" },
   { "inspect", sk_cmd_inspect, "Show details of images or VMs as JSON" },

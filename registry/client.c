@@ -315,9 +315,10 @@ typedef struct {
 /* Sends @req (URL relative to the registry's base) with the authorization
  * @scope needs, answering challenges; returns the final response. */
 static SkHttpResponse *
-client_send (SkRegistryClient *c, SkHttpRequest *req, const char *repository, Download *dl, GError **error)
+client_send_scoped (SkRegistryClient *c, SkHttpRequest *req, const char *repository, SkAuthActions actions,
+                    Download *dl, GError **error)
 {
-  g_autofree char *scope = sk_auth_scope_repository (repository, SK_AUTH_PULL, error);
+  g_autofree char *scope = sk_auth_scope_repository (repository, actions, error);
   if (scope == NULL)
     return NULL;
   const char *method = req->method ? req->method : "GET";
@@ -338,6 +339,27 @@ client_send (SkRegistryClient *c, SkHttpRequest *req, const char *repository, Do
     }
   return g_set_error (error, SK_ERROR, SK_ERROR_UNAUTHORIZED, "%s %s: still unauthorized after authenticating",
                       method, req->url), NULL;
+}
+
+static SkHttpResponse *
+client_send (SkRegistryClient *c, SkHttpRequest *req, const char *repository, Download *dl, GError **error)
+{
+  return client_send_scoped (c, req, repository, SK_AUTH_PULL, dl, error);
+}
+
+const char *
+sk_registry_client_base (SkRegistryClient *c, GError **error)
+{
+  return ensure_base (c, error) ? c->base : NULL;
+}
+
+SkHttpResponse *
+sk_registry_send (SkRegistryClient *c, SkHttpRequest *req, const char *repository, SkAuthActions actions,
+                  GError **error)
+{
+  if (!ensure_base (c, error))
+    return NULL;
+  return client_send_scoped (c, req, repository, actions, NULL, error);
 }
 
 /* The error for an unwanted answer about @what (a manifest or a blob). */

@@ -15,6 +15,7 @@
 
 #include <gio/gio.h>
 
+#include "registry/auth.h"
 #include "registry/http.h"
 
 G_BEGIN_DECLS
@@ -66,6 +67,20 @@ gboolean sk_registry_get_blob (SkRegistryClient *client, const char *repository,
  * against @digest and @size (>= 0). */
 GBytes *sk_registry_get_blob_bytes (SkRegistryClient *client, const char *repository, const char *digest,
                                     gint64 size, gsize max_size, GError **error);
+
+/* "scheme://host" of the registry, finding the scheme on the first call
+ * (a request to /v2/); NULL with @error when the registry cannot be
+ * reached.  Owned by @client. */
+const char *sk_registry_client_base (SkRegistryClient *client, GError **error);
+
+/* Sends @req (an absolute URL on this registry, from
+ * sk_registry_client_base or a Location it gave) with the authorization
+ * @actions on @repository need, answering 401 challenges like the calls
+ * above (Basic, then tokens for "repository:REPO:ACTIONS").  Returns the
+ * final response whatever its status (the caller judges it).  Used by
+ * push: @req may carry a streamed body (body_fd, body_len). */
+SkHttpResponse *sk_registry_send (SkRegistryClient *client, SkHttpRequest *req, const char *repository,
+                                  SkAuthActions actions, GError **error);
 
 /* "scheme://host" once known, else "host"; for messages. */
 const char *sk_registry_client_describe (SkRegistryClient *client);

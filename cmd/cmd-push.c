@@ -1,0 +1,112 @@
+/* skiff push — send a stored image to a registry. */
+#include "cmd/cmd.h"
+#include "common/error.h"
+#include "common/util.h"
+#include "oci/reference.h"
+#include "registry/push.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static gboolean opt_tls_verify = TRUE;
+static char *opt_authfile;
+static char *opt_cert_dir;
+static gboolean opt_quiet;
+
+static gboolean
+parse_tls_verify (const char *name, const char *value, gpointer data, GError **error)
+{
+  if (value == NULL || g_ascii_strcasecmp (value, "true") == 0)
+    opt_tls_verify = TRUE;
+  else if (g_ascii_strcasecmp (value, "false") == 0)
+    opt_tls_verify = FALSE;
+  else
+    return g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "invalid --tls-verify '%s': expected 'true' or 'false'", value), FALSE;
+  return TRUE;
+}
+
+static GOptionEntry entries[] = {
+  { "tls-verify", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_tls_verify,
+    "Check the registry's TLS certificate (default true; false also allows plain http)", "BOOL" },
+  { "authfile", 0, 0, G_OPTION_ARG_FILENAME, &opt_authfile, "Credentials file (auth.json format)", "FILE" },
+  { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cert_dir,
+    "Certificates for the registry: *.crt CAs, *.cert/*.key client pair", "DIR" },
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress, only the digest", NULL },
+  { NULL },
+};
+
+static void
+on_progress (const SkPushEvent *ev, gpointer user_data)
+{
+  g_autofree char *size = sk_format_size (ev->total);
+  switch (ev->kind)
+    {
+    case SK_PUSH_EVENT_BLOB_SKIP:
+      fprintf (stderr, "Copying blob %.19s skipped: already exists\n", ev->digest);
+      break;
+    case SK_PUSH_EVENT_BLOB_START:
+      break;
+    case SK_PUSH_EVENT_BLOB_DONE:
+      fprintf (stderr, "Copying blob %.19s %s done\n", ev->digest, size);
+      break;
+    case SK_PUSH_EVENT_MANIFEST:
+      fprintf (stderr, "Writing manifest\n");
+      break;
+    }
+}
+
+/* The destination: DEST, else the image's own name. */
+static SkReference *
+destination (const char *image, const char *dest, GError **error)
+{
+  g_autofree char *expanded = sk_reference_expand_arch (dest ? dest : image);
+  g_autoptr (SkReference) ref = sk_reference_parse (expanded, error);
+  if (ref == NULL)
+    return NULL;
+  if (ref->kind != SK_REFERENCE_REGISTRY)
+    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "push: '%s' is not a registry reference",
+                        dest ? dest : image), NULL;
+  if (ref->digest)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "push: '%s': push to a tag, not a digest",
+                        dest ? dest : image), NULL;
+  return g_steal_pointer (&ref);
+}
+
+int
+sk_cmd_push (int argc, char **argv, GError **error)
+{
+  if (!sk_cmd_parse ("push", "IMAGE [DESTINATION]",
+                     "Send a stored image to a registry and print its digest.\n"
+                     "Blobs the registry already has are not uploaded again.",
+                     entries, &argc, &argv, error)
+      || !sk_cmd_check_args ("push", argc, 1, 2, error))
+    return SK_CMD_FAILED;
+  if (opt_authfile && !g_file_test (opt_authfile, G_FILE_TEST_IS_REGULAR))
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "push: --authfile '%s' does not exist", opt_authfile),
+           SK_CMD_FAILED;
+  g_autoptr (SkReference) dest = destination (argv[1], argc > 2 ? argv[2] : NULL, error);
+  if (dest == NULL)
+    return SK_CMD_FAILED;
+  g_autoptr (SkStore) store = sk_cmd_open_store (error);
+  if (store == NULL)
+    return SK_CMD_FAILED;
+  g_autoptr (SkStoreImage) img = sk_cmd_lookup_image (store, argv[1], error);
+  if (img == NULL || (img->manifest == NULL && !sk_store_image_load (store, img, error)))
+    return SK_CMD_FAILED;
+  SkPushOptions opts = { .tls_verify = opt_tls_verify, .authfile = opt_authfile, .cert_dir = opt_cert_dir,
+                         .progress = opt_quiet ? NULL : on_progress };
+  SkPushStats stats = { 0 };
+  g_autofree char *digest = NULL;
+  g_autofree char *full = sk_reference_to_string (dest);
+  if (!sk_registry_push (store, img, dest, &opts, &digest, &stats, error))
+    return g_prefix_error (error, "pushing '%s': ", full), SK_CMD_FAILED;
+  if (!opt_quiet)
+    {
+      g_autofree char *up = sk_format_size (stats.uploaded_bytes);
+      g_autofree char *skip = sk_format_size (stats.skipped_bytes);
+      fprintf (stderr, "%u blobs uploaded (%s), %u already there (%s)\n", stats.uploaded, up, stats.skipped, skip);
+    }
+  printf ("%s\n", digest);
+  return 0;
+}
