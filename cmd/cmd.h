@@ -56,6 +56,8 @@ SK_DECLARE_CMD (system);
 SK_DECLARE_CMD (import);
 SK_DECLARE_CMD (pull);
 SK_DECLARE_CMD (push);
+SK_DECLARE_CMD (login);
+SK_DECLARE_CMD (logout);
 SK_DECLARE_CMD (rmi);
 SK_DECLARE_CMD (inspect);
 SK_DECLARE_CMD (history);

@@ -60,9 +60,35 @@ DEST=$REGISTRY_ADDR/skiff/one:1
 run skiff push --tls-verify=false localhost/push/one:1 "$DEST"
 is "$RC" 1 "push without credentials fails"
 like "$ERR" "no credentials|401" "the error says why"
-printf '{"auths":{"%s":{"auth":"%s"}}}' "$REGISTRY_ADDR" "$(printf alice:s3cret | base64)" >"$TMP/auth.json"
-run skiff push --tls-verify=false --authfile "$TMP/auth.json" localhost/push/one:1 "$DEST"
-is "$RC" 0 "push with credentials from the auth file"
+AUTH=$TMP/auth.json
+run skiff login --tls-verify=false --authfile "$AUTH" -u alice --password-stdin "$REGISTRY_ADDR" <<<"wrong"
+is "$RC" 1 "login with a wrong password fails"
+like "$ERR" "wrong username or password" "the error says the password is wrong"
+check "nothing is written after a failed login" test ! -e "$AUTH"
+run skiff login --tls-verify=false --authfile "$AUTH" -u alice "$REGISTRY_ADDR" </dev/null
+is "$RC" 2 "login without a password and without a terminal is a usage error"
+run skiff login --tls-verify=false --authfile "$AUTH" -u alice --password-stdin "$REGISTRY_ADDR" <<<"s3cret"
+is "$RC" 0 "login with the right password succeeds"
+is "$(stat -c %a "$AUTH")" 600 "the auth file is private"
+run skiff push --tls-verify=false --authfile "$AUTH" localhost/push/one:1 "$DEST"
+is "$RC" 0 "push with credentials from login"
 is "$OUT" "$DIGEST" "same digest on the basic registry"
+run skiff logout --authfile "$AUTH" "$REGISTRY_ADDR"
+is "$RC" 0 "logout succeeds"
+run skiff push --tls-verify=false --authfile "$AUTH" localhost/push/one:1 "$REGISTRY_ADDR/skiff/other:1"
+is "$RC" 1 "push after logout fails"
+like "$ERR" "no credentials" "with an auth error"
+stop_server "$REGISTRY_PID"
+
+# ---------------------------------------------------------------- token
+check "token registry starts" registry_start_token bob pw0rd || abort "no token registry"
+DEST=$REGISTRY_ADDR/skiff/one:1
+run skiff login --tls-verify=false --authfile "$AUTH" -u bob --password-stdin "$REGISTRY_ADDR" <<<"nope"
+is "$RC" 1 "token registry: a wrong password fails"
+run skiff login --tls-verify=false --authfile "$AUTH" -u bob --password-stdin "$REGISTRY_ADDR" <<<"pw0rd"
+is "$RC" 0 "token registry: login succeeds"
+run skiff push --tls-verify=false --authfile "$AUTH" localhost/push/one:1 "$DEST"
+is "$RC" 0 "token registry: push with credentials from login"
+is "$OUT" "$DIGEST" "token registry: same digest"
 
 done_testing
