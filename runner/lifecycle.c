@@ -478,6 +478,22 @@ sk_runner_kill (const char *root, SkVm *vm, int sig, GError **error)
   return TRUE;
 }
 
+/* Presses the power button, waiting up to @timeout_us for qemu to exit.
+ * A press the guest missed (early in boot, or under load) is repeated
+ * once half-way through. */
+static gboolean
+acpi_powerdown (const char *root, SkVm *vm, gint64 timeout_us, GError **error)
+{
+  g_autoptr (SkQmp) q = vm_qmp (root, vm, 5000, error);
+  if (q == NULL || !sk_qmp_system_powerdown (q, error))
+    return FALSE;
+  if (wait_exited (root, vm, timeout_us / 2))
+    return TRUE;
+  sk_debug ("stop: '%s' still runs, pressing the power button again", vm->name);
+  (void) sk_qmp_system_powerdown (q, NULL);
+  return wait_exited (root, vm, timeout_us - timeout_us / 2);
+}
+
 gboolean
 sk_runner_stop (const char *root, SkVm *vm, guint timeout_s, GError **error)
 {
@@ -485,14 +501,15 @@ sk_runner_stop (const char *root, SkVm *vm, guint timeout_s, GError **error)
   if (sk_vm_read_live_pid (qpid) == 0)
     return TRUE; /* docker: stopping a stopped container is fine */
   g_autoptr (GError) local = NULL;
-  g_autoptr (SkQmp) q = vm_qmp (root, vm, 2000, &local);
-  if (q && sk_qmp_system_powerdown (q, &local) && wait_exited (root, vm, (gint64) timeout_s * G_USEC_PER_SEC))
+  if (acpi_powerdown (root, vm, (gint64) timeout_s * G_USEC_PER_SEC, &local))
     {
       settle_exit (root, vm, 0, NULL);
       return TRUE;
     }
   if (local)
-    sk_debug ("stop: %s", local->message);
+    sk_warn ("stop '%s': %s; killing it", vm->name, local->message);
+  else
+    sk_warn ("stop '%s': no power-off within %u s; killing it", vm->name, timeout_s);
   return sk_runner_kill (root, vm, SIGKILL, error);
 }
 
