@@ -33,6 +33,7 @@ struct _SkRegistryClient {
   char *service;
   SkAuthCache *tokens;
   GHashTable *stages; /* scope -> TokenStage */
+  GHashTable *renewed; /* scopes whose refused token was asked again */
 };
 
 const char *
@@ -71,6 +72,7 @@ sk_registry_client_new (const char *domain, const SkRegistryOptions *opts, GErro
   c->authfile = g_strdup (opts->authfile);
   c->tokens = sk_auth_cache_new ();
   c->stages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  c->renewed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *cert_dir = opts->cert_dir ? g_strdup (opts->cert_dir) : default_cert_dir (c->host);
   c->http = sk_http_new (opts->tls_verify, cert_dir, error);
   if (c->http == NULL)
@@ -94,6 +96,7 @@ sk_registry_client_free (SkRegistryClient *c)
   g_free (c->service);
   g_clear_pointer (&c->tokens, sk_auth_cache_free);
   g_clear_pointer (&c->stages, g_hash_table_unref);
+  g_clear_pointer (&c->renewed, g_hash_table_unref);
   g_free (c);
 }
 
@@ -252,6 +255,19 @@ next_bearer_step (SkRegistryClient *c, const SkAuthChallenge *ch, const char *sc
    * that got it. */
   if (!sent_auth && stage > TOKEN_NONE)
     stage--;
+  /* The registry refused a token we sent (it expired sooner than it
+   * said, or was revoked): redo the step that got it, once. */
+  else if (sent_auth && stage > TOKEN_NONE && g_strcmp0 (sk_auth_challenge_get (ch, "error"), "invalid_token") == 0)
+    {
+      if (!g_hash_table_add (c->renewed, g_strdup (scope)))
+        return g_set_error (error, SK_ERROR, SK_ERROR_UNAUTHORIZED,
+                            "the registry refused a fresh token from '%s' for '%s' (invalid_token)", c->realm,
+                            scope), FALSE;
+      const char *scopes[] = { scope, NULL };
+      sk_auth_cache_remove (c->tokens, c->realm, c->service, scopes);
+      sk_debug ("token for '%s' refused: asking again", scope);
+      stage--;
+    }
   *out_progress = FALSE;
   if (stage == TOKEN_NONE)
     {
@@ -416,6 +432,12 @@ sk_registry_get_manifest (SkRegistryClient *c, const char *repository, const cha
 static gboolean
 check_blob (const char *digest, gint64 size, const char *got_digest, guint64 got_size, GError **error)
 {
+  /* A body that ended early, cleanly (a lying or broken proxy): what came
+   * is worth resuming. */
+  if (size >= 0 && got_size < (guint64) size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_TRANSIENT,
+                        "blob '%s': the registry sent %" G_GUINT64_FORMAT " of its %" G_GINT64_FORMAT " bytes", digest,
+                        got_size, size), FALSE;
   if (size >= 0 && got_size != (guint64) size)
     return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "blob '%s': expected %" G_GINT64_FORMAT " bytes, got %" G_GUINT64_FORMAT, digest, size,
@@ -426,10 +448,12 @@ check_blob (const char *digest, gint64 size, const char *got_digest, guint64 got
   return TRUE;
 }
 
-/* One download attempt from @resume_from; *out_unsatisfiable on 416. */
+/* One download from @opts->resume_from; *out_unsatisfiable on 416, the
+ * file's size in @out_size when an answer came. */
 static gboolean
 download_blob (SkRegistryClient *c, const char *repository, const char *url, const char *digest, gint64 size,
-               int fd, const SkHttpDownloadOptions *opts, gboolean *out_unsatisfiable, GError **error)
+               int fd, const SkHttpDownloadOptions *opts, gboolean *out_unsatisfiable, guint64 *out_size,
+               GError **error)
 {
   SkHttpRequest req = { .url = url };
   Download dl = { .fd = fd, .dl = opts };
@@ -440,6 +464,7 @@ download_blob (SkRegistryClient *c, const char *repository, const char *url, con
   *out_unsatisfiable = resp->status == 416;
   if (resp->status < 200 || resp->status > 299)
     return refused (error, "blob", digest, url, resp);
+  *out_size = dl.size;
   return check_blob (digest, size, got, dl.size, error);
 }
 
@@ -459,17 +484,29 @@ sk_registry_get_blob (SkRegistryClient *c, const char *repository, const char *d
   };
   if (size >= 0 && resume_from > (guint64) size)
     opts.resume_from = 0;
-  gboolean unsatisfiable = FALSE;
   g_autoptr (GError) local = NULL;
-  if (download_blob (c, repository, url, digest, size, fd, &opts, &unsatisfiable, &local))
-    return TRUE;
-  /* A partial file the server cannot continue (it is complete, or the
-   * blob changed): start over once. */
-  if (!unsatisfiable || opts.resume_from == 0)
-    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
-  sk_debug ("resuming '%s' at %" G_GUINT64_FORMAT " refused: downloading it again", digest, opts.resume_from);
-  opts.resume_from = 0;
-  return download_blob (c, repository, url, digest, size, fd, &opts, &unsatisfiable, error);
+  for (guint attempt = 1;; attempt++)
+    {
+      gboolean unsatisfiable = FALSE;
+      guint64 got = 0;
+      g_clear_error (&local);
+      if (download_blob (c, repository, url, digest, size, fd, &opts, &unsatisfiable, &got, &local))
+        return TRUE;
+      if (attempt >= SK_HTTP_TRIES)
+        break;
+      /* A partial file the server cannot continue (it is complete, or the
+       * blob changed): start over.  A body cut short: go on from its end. */
+      if (unsatisfiable && opts.resume_from > 0)
+        opts.resume_from = 0;
+      else if (g_error_matches (local, SK_ERROR, SK_ERROR_TRANSIENT) && got > opts.resume_from)
+        opts.resume_from = got;
+      else
+        break;
+      sk_debug ("blob '%s': %s; downloading again from byte %" G_GUINT64_FORMAT, digest, local->message,
+                opts.resume_from);
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
 }
 
 GBytes *

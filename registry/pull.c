@@ -106,13 +106,13 @@ resolve_manifest (Pull *p, GError **error)
     {
       g_autoptr (SkIndex) idx = sk_index_parse (raw, type, error);
       if (idx == NULL)
-        return NULL;
+        return g_prefix_error (error, "manifest '%s': ", what), NULL;
       m = fetch_platform_manifest (p, idx, error);
     }
   else
     m = sk_manifest_parse (raw, type, error);
   if (m == NULL || !sk_manifest_validate_skiff (m, error))
-    return NULL;
+    return g_prefix_error (error, "manifest '%s': ", what), NULL;
   return g_steal_pointer (&m);
 }
 
@@ -189,8 +189,10 @@ fetch_blob (Pull *p, const SkDescriptor *d, int fd, const char *path, guint64 re
       if (sk_registry_get_blob (p->client, p->ref->path, d->digest, d->size, fd, 0, on_bytes, p, &local))
         return TRUE;
     }
-  /* A wrong blob is worth nothing; a broken download is resumed. */
-  if (g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH))
+  /* A wrong blob is worth nothing; a broken download is resumed (when it
+   * got anywhere). */
+  struct stat st;
+  if (g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH) || (fstat (fd, &st) == 0 && st.st_size == 0))
     (void) unlink (path);
   g_propagate_error (error, g_steal_pointer (&local));
   return FALSE;
