@@ -563,3 +563,54 @@ registry_push_manifest() {
 	MANIFEST_DIGEST=$(printf '%s\n' "$HEADERS" | sed -n 's/^docker-content-digest: //Ip')
 	[ "$HTTP_STATUS" = 201 ]
 }
+
+# ---------------------------------------------------------------- lying proxy
+
+# proxy_start TARGET-URL: tests/e2e/lying-proxy.js in front of a registry
+# (TARGET-URL, e.g. $REGISTRY_URL).  Sets PROXY_ADDR (host:port), PROXY_URL,
+# PROXY_PORT, PROXY_PID, PROXY_CONTROL (its rules file: see proxy_rules) and
+# PROXY_LOG (one JSON line per request).
+_sk_proxies=0
+proxy_start() {
+	local dir i
+	_sk_proxies=$((_sk_proxies + 1))
+	dir=$TMP/proxy$_sk_proxies
+	mkdir -p "$dir"
+	PROXY_CONTROL=$dir/rules.json
+	PROXY_LOG=$dir/requests.log
+	: >"$PROXY_LOG"
+	spawn_server "proxy$_sk_proxies" node "$SK_E2E_LIB_DIR/lying-proxy.js" --target "$1" \
+		--port 0 --port-file "$dir/port" --control "$PROXY_CONTROL" --log "$PROXY_LOG"
+	PROXY_PID=$SERVER_PID
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/port" ] && break
+		_sk_alive "$PROXY_PID" || break
+		sleep 0.1
+	done
+	PROXY_PORT=$(cat "$dir/port" 2>/dev/null)
+	if [ -z "$PROXY_PORT" ] || ! wait_for_port "$PROXY_PORT" "$PROXY_PID" 10; then
+		diag "the lying proxy did not start; its log:" "$(cat "$TMP/proxy$_sk_proxies.log")"
+		return 1
+	fi
+	PROXY_ADDR=127.0.0.1:$PROXY_PORT
+	PROXY_URL=http://$PROXY_ADDR
+}
+
+# proxy_rules RULE-JSON...: the proxy's rules from now on (none: forward
+# everything); each argument is one rule object, e.g.
+#   proxy_rules '{"path":"/blobs/sha256:","action":"drop","percent":60,"times":1}'
+proxy_rules() {
+	local IFS=,
+	printf '{"rules":[%s]}\n' "$*" >"$PROXY_CONTROL.tmp" && mv "$PROXY_CONTROL.tmp" "$PROXY_CONTROL"
+}
+
+# proxy_bytes SUBSTRING: body bytes the proxy sent for requests whose path
+# contains SUBSTRING, since the log was last emptied (: >"$PROXY_LOG").
+proxy_bytes() {
+	node -e '
+		const [log, sub] = process.argv.slice(1);
+		let n = 0;
+		for (const l of require("fs").readFileSync(log, "utf8").split("\n"))
+			if (l && JSON.parse(l).path.includes(sub)) n += JSON.parse(l).bytes;
+		console.log(n);' "$PROXY_LOG" "$1"
+}
