@@ -108,6 +108,18 @@ sk_registry_client_describe (SkRegistryClient *c)
 
 /* ---------------------------------------------------------------- scheme */
 
+/* What to do about a TLS failure, from curl's message (the curl code
+ * alone does not tell a refused client certificate from other errors). */
+static const char *
+tls_hint (const char *message)
+{
+  if (strstr (message, "SSL certificate problem") || strstr (message, "no alternative certificate subject name"))
+    return "trust its CA with --cert-dir DIR, or use --tls-verify=false";
+  if (strstr (message, "alert bad certificate") || strstr (message, "alert certificate required"))
+    return "the registry wants a client certificate: NAME.cert and NAME.key in --cert-dir DIR";
+  return NULL;
+}
+
 /* Finds the scheme: https, or http when TLS checks are off and https
  * cannot even connect (a plain-http registry). */
 static gboolean
@@ -125,6 +137,9 @@ ensure_base (SkRegistryClient *c, GError **error)
       c->base = g_steal_pointer (&https);
       return TRUE;
     }
+  const char *hint = tls_hint (local->message);
+  if (hint)
+    return g_set_error (error, local->domain, local->code, "%s (%s)", local->message, hint), FALSE;
   if (c->tls_verify)
     return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
   sk_debug ("https to %s failed (%s): trying http", c->host, local->message);

@@ -614,3 +614,47 @@ proxy_bytes() {
 			if (l && JSON.parse(l).path.includes(sub)) n += JSON.parse(l).bytes;
 		console.log(n);' "$PROXY_LOG" "$1"
 }
+
+# ---------------------------------------------------------------- TLS
+
+# tls_make_ca DIR: a CA (DIR/ca.crt, DIR/ca.key), a server certificate for
+# 127.0.0.1 and localhost (DIR/server.crt, .key) and a client certificate
+# (DIR/client.cert, DIR/client.key, podman's names) signed by it.
+tls_make_ca() {
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=skiff-e2e-ca" \
+		-keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1 &&
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+			-keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1 &&
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext" &&
+		openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+			-days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1 &&
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=skiff-e2e-client" \
+			-keyout "$dir/client.key" -out "$dir/client.csr" >/dev/null 2>&1 &&
+		printf 'extendedKeyUsage=clientAuth\n' >"$dir/client.ext" &&
+		openssl x509 -req -in "$dir/client.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+			-days 2 -extfile "$dir/client.ext" -out "$dir/client.cert" >/dev/null 2>&1 || {
+		diag "openssl could not make the test CA in $dir"
+		return 1
+	}
+}
+
+# registry_start_tls DIR [CLIENT-CA]: an anonymous registry serving https
+# with DIR/server.crt and DIR/server.key (from tls_make_ca); with
+# CLIENT-CA, it requires client certificates signed by that CA.
+# REGISTRY_URL is https://...
+registry_start_tls() {
+	local dir=$1 clientca=${2:-} tls
+	REGISTRY_USER=
+	REGISTRY_PASS=
+	# Placed right after http: secret, so it lands under http:.
+	tls="  tls:
+    certificate: $dir/server.crt
+    key: $dir/server.key"
+	[ -n "$clientca" ] && tls+="
+    clientcas:
+      - $clientca"
+	_sk_registry_serve "$tls" || return 1
+	REGISTRY_URL=https://$REGISTRY_ADDR
+}
