@@ -45,6 +45,12 @@ PACKAGES=(
 	ca-certificates
 	perl
 	python3
+	# S3: a throwaway Ceph cluster with radosgw, Debian's aws CLI, faketime
+	radosgw
+	ceph-mon
+	ceph-osd
+	awscli
+	faketime
 )
 
 # Commands that must exist afterwards, whatever provides them.

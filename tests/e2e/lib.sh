@@ -47,6 +47,7 @@ _sk_planned=
 _sk_pids=()
 _sk_owner=$BASHPID
 _sk_registries=0
+_sk_cleanup_hooks=() # functions run first at cleanup (servers that must stop in order)
 
 # ---------------------------------------------------------------- cleanup
 
@@ -90,6 +91,10 @@ _sk_kill_and_reap() {
 _sk_cleanup() {
 	local pid
 	[ "$BASHPID" = "$_sk_owner" ] || return 0
+	local hook
+	for hook in "${_sk_cleanup_hooks[@]}"; do
+		"$hook"
+	done
 	for pid in "${_sk_pids[@]}"; do
 		_sk_is_our_child "$pid" && kill -TERM "$pid" 2>/dev/null
 	done
