@@ -21,7 +21,8 @@
 
 typedef struct {
   SkStore *store;
-  SkRegistryClient *client;
+  const SkPullSource *src;
+  gpointer src_data;
   const SkReference *ref;
   const SkPullOptions *opts;
   GPtrArray *blobs; /* SkStoreBlob, chain order then boot blobs */
@@ -70,7 +71,7 @@ fetch_platform_manifest (Pull *p, const SkIndex *idx, GError **error)
                         idx->digest, os, arch, o->variant ? "/" : "", o->variant ? o->variant : ""), NULL;
   g_autoptr (GBytes) raw = NULL;
   g_autofree char *type = NULL, *digest = NULL;
-  if (!sk_registry_get_manifest (p->client, p->ref->path, entry->digest, &raw, &type, &digest, error))
+  if (!p->src->get_manifest (p->src_data, entry->digest, &raw, &type, &digest, error))
     return NULL;
   if (g_bytes_get_size (raw) != (gsize) entry->size)
     return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "manifest '%s': the index says %" G_GINT64_FORMAT
@@ -99,7 +100,7 @@ resolve_manifest (Pull *p, GError **error)
   const char *what = p->ref->digest ? p->ref->digest : p->ref->tag;
   g_autoptr (GBytes) raw = NULL;
   g_autofree char *type = NULL, *digest = NULL;
-  if (!sk_registry_get_manifest (p->client, p->ref->path, what, &raw, &type, &digest, error))
+  if (!p->src->get_manifest (p->src_data, what, &raw, &type, &digest, error))
     return NULL;
   g_autoptr (SkManifest) m = NULL;
   if (is_index (raw, type))
@@ -122,7 +123,7 @@ static GBytes *
 fetch_config (Pull *p, const SkManifest *m, GError **error)
 {
   emit (p, SK_PULL_EVENT_CONFIG, m->config->digest, m->config->media_type, 0, m->config->size);
-  g_autoptr (GBytes) bytes = sk_registry_get_blob_bytes (p->client, p->ref->path, m->config->digest,
+  g_autoptr (GBytes) bytes = p->src->get_blob_bytes (p->src_data, m->config->digest,
                                                          m->config->size, SK_CONFIG_MAX_SIZE, error);
   if (bytes == NULL)
     return g_prefix_error (error, "config '%s': ", m->config->digest), NULL;
@@ -180,13 +181,13 @@ fetch_blob (Pull *p, const SkDescriptor *d, int fd, const char *path, guint64 re
 {
   p->current_digest = d->digest;
   g_autoptr (GError) local = NULL;
-  if (sk_registry_get_blob (p->client, p->ref->path, d->digest, d->size, fd, resume, on_bytes, p, &local))
+  if (p->src->get_blob (p->src_data, d->digest, d->size, fd, resume, on_bytes, p, &local))
     return TRUE;
   if (resume > 0 && g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH))
     {
       sk_debug ("resumed download of '%s' does not match: starting over", d->digest);
       g_clear_error (&local);
-      if (sk_registry_get_blob (p->client, p->ref->path, d->digest, d->size, fd, 0, on_bytes, p, &local))
+      if (p->src->get_blob (p->src_data, d->digest, d->size, fd, 0, on_bytes, p, &local))
         return TRUE;
     }
   /* A wrong blob is worth nothing; a broken download is resumed (when it
@@ -449,17 +450,11 @@ commit_image (Pull *p, const SkManifest *m, GBytes *config, GError **error)
 }
 
 gboolean
-sk_registry_pull (SkStore *store, const SkReference *ref, const SkPullOptions *opts, char **out_digest,
-                  GError **error)
+sk_pull_image (SkStore *store, const SkPullSource *src, gpointer src_data, const SkReference *ref,
+               const SkPullOptions *opts, char **out_digest, GError **error)
 {
-  if (ref->kind != SK_REFERENCE_REGISTRY || ref->domain == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "not a registry reference"), FALSE;
-  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir, .authfile = opts->authfile };
-  g_autoptr (SkRegistryClient) client = sk_registry_client_new (ref->domain, &ropts, error);
-  if (client == NULL)
-    return FALSE;
   g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_store_blob_free);
-  Pull p = { .store = store, .client = client, .ref = ref, .opts = opts, .blobs = blobs };
+  Pull p = { .store = store, .src = src, .src_data = src_data, .ref = ref, .opts = opts, .blobs = blobs };
   g_autoptr (SkManifest) m = resolve_manifest (&p, error);
   if (m == NULL)
     return FALSE;
@@ -473,4 +468,55 @@ sk_registry_pull (SkStore *store, const SkReference *ref, const SkPullOptions *o
     return FALSE;
   *out_digest = digest;
   return TRUE;
+}
+
+/* ---------------------------------------------------------------- registry source */
+
+typedef struct {
+  SkRegistryClient *client;
+  const char *repository;
+} RegistrySource;
+
+static gboolean
+registry_get_manifest (gpointer data, const char *ref, GBytes **out_raw, char **out_media_type, char **out_digest,
+                       GError **error)
+{
+  RegistrySource *r = data;
+  return sk_registry_get_manifest (r->client, r->repository, ref, out_raw, out_media_type, out_digest, error);
+}
+
+static gboolean
+registry_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64 resume_from,
+                   SkHttpProgress progress, gpointer progress_data, GError **error)
+{
+  RegistrySource *r = data;
+  return sk_registry_get_blob (r->client, r->repository, digest, size, fd, resume_from, progress, progress_data,
+                               error);
+}
+
+static GBytes *
+registry_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max_size, GError **error)
+{
+  RegistrySource *r = data;
+  return sk_registry_get_blob_bytes (r->client, r->repository, digest, size, max_size, error);
+}
+
+static const SkPullSource registry_source = {
+  .get_manifest = registry_get_manifest,
+  .get_blob = registry_get_blob,
+  .get_blob_bytes = registry_get_blob_bytes,
+};
+
+gboolean
+sk_registry_pull (SkStore *store, const SkReference *ref, const SkPullOptions *opts, char **out_digest,
+                  GError **error)
+{
+  if (ref->kind != SK_REFERENCE_REGISTRY || ref->domain == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "not a registry reference"), FALSE;
+  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir, .authfile = opts->authfile };
+  g_autoptr (SkRegistryClient) client = sk_registry_client_new (ref->domain, &ropts, error);
+  if (client == NULL)
+    return FALSE;
+  RegistrySource r = { .client = client, .repository = ref->path };
+  return sk_pull_image (store, &registry_source, &r, ref, opts, out_digest, error);
 }

@@ -14,6 +14,7 @@
 #include <gio/gio.h>
 
 #include "oci/reference.h"
+#include "registry/http.h"
 #include "store/store.h"
 
 G_BEGIN_DECLS
@@ -54,6 +55,23 @@ typedef struct {
  * digest.  Errors name the registry and the object that failed. */
 gboolean sk_registry_pull (SkStore *store, const SkReference *ref, const SkPullOptions *opts, char **out_digest,
                            GError **error);
+
+/* Where a pull reads from: a registry, an S3 bucket.  Each function
+ * behaves like its sk_registry_* namesake (registry/client.h): manifests
+ * and blobs are checked against their digest and size before they are
+ * returned; get_blob keeps the first @resume_from bytes of @fd. */
+typedef struct {
+  gboolean (*get_manifest) (gpointer source, const char *ref, GBytes **out_raw, char **out_media_type,
+                            char **out_digest, GError **error);
+  gboolean (*get_blob) (gpointer source, const char *digest, gint64 size, int fd, guint64 resume_from,
+                        SkHttpProgress progress, gpointer progress_data, GError **error);
+  GBytes *(*get_blob_bytes) (gpointer source, const char *digest, gint64 size, gsize max_size, GError **error);
+} SkPullSource;
+
+/* Pulls the image @ref names (its tag or digest) from @src into @store,
+ * with every check described above, and tags it with @ref's full string. */
+gboolean sk_pull_image (SkStore *store, const SkPullSource *src, gpointer src_data, const SkReference *ref,
+                        const SkPullOptions *opts, char **out_digest, GError **error);
 
 /* The decompression a disk layer's media type asks for: "" (none), "gzip"
  * or "zstd"; NULL for a type that is not a disk layer. */

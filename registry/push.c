@@ -33,9 +33,8 @@ emit (const Push *p, SkPushEventKind kind, const char *digest, guint64 total)
   p->opts->progress (&ev, p->opts->progress_data);
 }
 
-/* The stored blob whose file name carries @digest's hex, or NULL. */
-static const SkStoreBlob *
-find_stored (GPtrArray *blobs, const char *digest)
+const SkStoreBlob *
+sk_push_find_stored (GPtrArray *blobs, const char *digest)
 {
   const char *hex = strchr (digest, ':') + 1;
   for (guint i = 0; i < blobs->len; i++)
@@ -123,7 +122,7 @@ upload (Push *p, const char *digest, GBytes *bytes, int fd, guint64 size, GError
 static gboolean
 upload_stored (Push *p, const SkDescriptor *desc, GError **error)
 {
-  const SkStoreBlob *blob = find_stored (p->blobs, desc->digest);
+  const SkStoreBlob *blob = sk_push_find_stored (p->blobs, desc->digest);
   if (blob == NULL)
     return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED,
                         "blob '%s' (%s) is not stored as is: pushing compressed layers is not supported yet",

@@ -51,4 +51,8 @@ typedef struct {
 gboolean sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, const SkPushOptions *opts,
                            char **out_digest, SkPushStats *stats, GError **error);
 
+/* The blob of @blobs (an image's, from sk_store_image_blobs) whose file
+ * name carries @digest's hex, or NULL (a blob not stored as is). */
+const SkStoreBlob *sk_push_find_stored (GPtrArray *blobs, const char *digest);
+
 G_END_DECLS
