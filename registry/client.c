@@ -524,6 +524,82 @@ sk_registry_get_blob (SkRegistryClient *c, const char *repository, const char *d
   return FALSE;
 }
 
+/* After the parallel try of @job (@hj its outcome): TRUE when it is done
+ * (verified, or failed for good), FALSE when the sequential path should
+ * finish it (a challenge to answer, a range to redo, a short body). */
+static gboolean
+blob_job_settled (SkRegistryBlobJob *job, SkHttpDownloadJob *hj, const char *url, guint64 *out_resume)
+{
+  *out_resume = job->resume_from;
+  if (hj->resp == NULL)
+    {
+      job->error = g_steal_pointer (&hj->error);
+      return TRUE;
+    }
+  long status = hj->resp->status;
+  if (status == 401 || status == 416)
+    return FALSE;
+  if (status < 200 || status > 299)
+    return refused (&job->error, "blob", job->digest, url, hj->resp), TRUE;
+  g_autoptr (GError) local = NULL;
+  if (check_blob (job->digest, job->size, hj->digest, hj->size, &local))
+    return TRUE;
+  if (g_error_matches (local, SK_ERROR, SK_ERROR_TRANSIENT))
+    return *out_resume = hj->size, FALSE;
+  job->error = g_steal_pointer (&local);
+  return TRUE;
+}
+
+gboolean
+sk_registry_get_blobs (SkRegistryClient *c, const char *repository, SkRegistryBlobJob *jobs, guint n_jobs,
+                       guint parallel, GError **error)
+{
+  if (!ensure_base (c, error))
+    return FALSE;
+  g_autofree char *scope = sk_auth_scope_repository (repository, SK_AUTH_PULL, error);
+  if (scope == NULL)
+    return FALSE;
+  /* The manifest's fetch answered the challenges: its authorization serves
+   * the blobs (a 401 sends a job down the sequential path). */
+  g_autofree char *auth = authorization_for (c, scope);
+  g_autofree SkHttpDownloadJob *hjobs = g_new0 (SkHttpDownloadJob, n_jobs);
+  g_autofree SkHttpRequest *reqs = g_new0 (SkHttpRequest, n_jobs);
+  g_autofree SkHttpDownloadOptions *opts = g_new0 (SkHttpDownloadOptions, n_jobs);
+  g_autoptr (GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  guint n = 0;
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      SkDigestAlgorithm alg;
+      if (!sk_digest_validate (jobs[i].digest, &alg, &jobs[i].error))
+        continue;
+      char *url = sk_registry_url (c->base, repository, "blobs", jobs[i].digest);
+      g_ptr_array_add (urls, url);
+      reqs[n] = (SkHttpRequest) { .url = url, .authorization = auth };
+      guint64 max = jobs[i].size >= 0 ? (guint64) jobs[i].size : 0;
+      opts[n] = (SkHttpDownloadOptions) { .alg = alg, .resume_from = max && jobs[i].resume_from > max ? 0 : jobs[i].resume_from,
+                                          .max_size = max, .progress = jobs[i].progress,
+                                          .progress_data = jobs[i].progress_data };
+      hjobs[n] = (SkHttpDownloadJob) { .req = &reqs[n], .fd = jobs[i].fd, .opts = &opts[n] };
+      n++;
+    }
+  sk_http_download_many (c->http, hjobs, n, parallel);
+  n = 0;
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      if (jobs[i].error)
+        continue;
+      SkHttpDownloadJob *hj = &hjobs[n++];
+      guint64 resume = 0;
+      if (!blob_job_settled (&jobs[i], hj, hj->req->url, &resume))
+        sk_registry_get_blob (c, repository, jobs[i].digest, jobs[i].size, jobs[i].fd, resume, jobs[i].progress,
+                              jobs[i].progress_data, &jobs[i].error);
+      g_clear_pointer (&hj->resp, sk_http_response_free);
+      g_clear_pointer (&hj->digest, g_free);
+      g_clear_error (&hj->error);
+    }
+  return TRUE;
+}
+
 GBytes *
 sk_registry_get_blob_bytes (SkRegistryClient *c, const char *repository, const char *digest, gint64 size,
                             gsize max_size, GError **error)

@@ -63,6 +63,24 @@ gboolean sk_registry_get_blob (SkRegistryClient *client, const char *repository,
                                int fd, guint64 resume_from, SkHttpProgress progress, gpointer progress_data,
                                GError **error);
 
+/* One blob of sk_registry_get_blobs: the arguments of sk_registry_get_blob
+ * and its outcome (@error NULL: the file holds exactly the blob). */
+typedef struct {
+  const char *digest;
+  gint64 size;
+  int fd;
+  guint64 resume_from;
+  SkHttpProgress progress;
+  gpointer progress_data;
+  GError *error; /* set on failure; the caller frees it */
+} SkRegistryBlobJob;
+
+/* Downloads @jobs as sk_registry_get_blob does each, at most @parallel at
+ * a time over one connection pool; each job's outcome is in its @error.
+ * FALSE (with @error) only when the registry cannot be reached at all. */
+gboolean sk_registry_get_blobs (SkRegistryClient *client, const char *repository, SkRegistryBlobJob *jobs,
+                                guint n_jobs, guint parallel, GError **error);
+
 /* A small blob (a config) in memory, at most @max_size bytes, verified
  * against @digest and @size (>= 0). */
 GBytes *sk_registry_get_blob_bytes (SkRegistryClient *client, const char *repository, const char *digest,

@@ -24,7 +24,6 @@ struct _SkHttp {
   GBytes *ca_blob;   /* system CAs + cert dir's *.crt, or NULL for curl's default */
   char *client_cert; /* "*.cert" path or NULL */
   char *client_key;
-  char errbuf[CURL_ERROR_SIZE];
 };
 
 /* ---------------------------------------------------------------- session */
@@ -132,6 +131,10 @@ sk_http_response_header (const SkHttpResponse *resp, const char *name)
 /* State of one request across its tries. */
 typedef struct {
   SkHttp *http;
+  CURL *curl;            /* the session's handle, or one of a multi transfer */
+  char errbuf[CURL_ERROR_SIZE];
+  SkCurlSlist *headers;  /* of the current try */
+  guint attempt;         /* tries made */
   const SkHttpRequest *req;
   SkHttpResponse *resp;  /* of the current try */
   GByteArray *mem;       /* in-memory body of the current try */
@@ -197,7 +200,7 @@ static long
 current_status (Transfer *t)
 {
   long status = 0;
-  curl_easy_getinfo (t->http->curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo (t->curl, CURLINFO_RESPONSE_CODE, &status);
   return status;
 }
 
@@ -258,7 +261,7 @@ write_to_fd (Transfer *t, const char *data, gsize len)
   if (t->dl->progress)
     {
       curl_off_t cl = -1;
-      curl_easy_getinfo (t->http->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+      curl_easy_getinfo (t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
       t->dl->progress (t->offset, cl >= 0 ? t->requested_from + cl : 0, t->dl->progress_data);
     }
   return TRUE;
@@ -325,9 +328,8 @@ on_seek (void *user, curl_off_t offset, int origin)
 }
 
 static void
-set_tls_options (SkHttp *http)
+set_tls_options (SkHttp *http, CURL *c)
 {
-  CURL *c = http->curl;
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, http->tls_verify ? 1L : 0L);
   curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, http->tls_verify ? 2L : 0L);
   if (http->ca_blob)
@@ -393,19 +395,19 @@ build_headers (const SkHttpRequest *req, Transfer *t)
   return list;
 }
 
-/* One try of @t's request. */
-static CURLcode
-perform_once (Transfer *t)
+/* Sets @t's handle up for its next try. */
+static void
+transfer_prepare (Transfer *t)
 {
-  SkHttp *http = t->http;
-  CURL *c = http->curl;
+  CURL *c = t->curl;
   const SkHttpRequest *req = t->req;
   curl_easy_reset (c);
   transfer_reset_response (t);
   t->requested_from = t->download ? t->offset : 0;
-  http->errbuf[0] = '\0';
+  t->errbuf[0] = '\0';
   curl_easy_setopt (c, CURLOPT_URL, req->url);
-  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, http->errbuf);
+  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt (c, CURLOPT_PRIVATE, t);
   curl_easy_setopt (c, CURLOPT_USERAGENT, "skiff/" SK_VERSION);
   curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
@@ -420,22 +422,34 @@ perform_once (Transfer *t)
   curl_easy_setopt (c, CURLOPT_HEADERDATA, t);
   curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt (c, CURLOPT_WRITEDATA, t);
-  set_tls_options (http);
+  /* Large downloads: fewer, larger writes and hash updates. */
+  if (t->download)
+    curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 512L * 1024);
+  set_tls_options (t->http, c);
   set_method (c, req, t);
-  g_autoptr (SkCurlSlist) headers = build_headers (req, t);
-  curl_easy_setopt (c, CURLOPT_HTTPHEADER, headers);
-  CURLcode code = curl_easy_perform (c);
+  g_clear_pointer (&t->headers, curl_slist_free_all);
+  t->headers = build_headers (req, t);
+  curl_easy_setopt (c, CURLOPT_HTTPHEADER, t->headers);
+}
+
+/* Records the answer of the try that ended with @code. */
+static void
+transfer_finish (Transfer *t, CURLcode code)
+{
   /* A body that ended before the first byte still needs its decision
    * (an empty 200 restarts a resumed download). */
   if (code == CURLE_OK && !t->started && t->write_error == NULL)
     (void) start_body (t);
   t->resp->status = current_status (t);
   char *eff = NULL;
-  curl_easy_getinfo (c, CURLINFO_EFFECTIVE_URL, &eff);
-  t->resp->url = g_strdup (eff ? eff : req->url);
+  curl_easy_getinfo (t->curl, CURLINFO_EFFECTIVE_URL, &eff);
+  t->resp->url = g_strdup (eff ? eff : t->req->url);
   t->resp->body = g_bytes_new (t->mem->data, t->mem->len);
-  curl_easy_setopt (c, CURLOPT_HTTPHEADER, NULL);
-  return code;
+  curl_easy_setopt (t->curl, CURLOPT_HTTPHEADER, NULL);
+  g_clear_pointer (&t->headers, curl_slist_free_all);
+  t->attempt++;
+  sk_debug ("%s %s -> %s %ld", t->req->method ? t->req->method : "GET", t->req->url,
+            code == CURLE_OK ? "HTTP" : curl_easy_strerror (code), t->resp->status);
 }
 
 static gboolean
@@ -476,52 +490,59 @@ should_retry (Transfer *t, CURLcode code, guint attempt)
   return sk_http_status_error_code (t->resp->status) == SK_ERROR_TRANSIENT;
 }
 
-static void
-wait_before_retry (Transfer *t, CURLcode code, guint attempt)
+/* How long to wait before the next try of @t (ended with @code). */
+static guint
+retry_delay_ms (Transfer *t, CURLcode code)
 {
   const char *ra = code == CURLE_OK ? sk_http_response_header (t->resp, "retry-after") : NULL;
   gint64 retry_after = ra ? sk_http_parse_retry_after (ra, g_get_real_time () / G_USEC_PER_SEC) : -1;
-  guint ms = sk_http_backoff_ms (attempt, retry_after);
+  guint ms = sk_http_backoff_ms (t->attempt, retry_after);
   sk_debug ("%s %s: %s; trying again in %u ms", t->req->method ? t->req->method : "GET", t->req->url,
             code == CURLE_OK ? "transient HTTP status" : curl_easy_strerror (code), ms);
-  g_usleep ((gulong) ms * 1000);
+  return ms;
 }
 
-/* Runs @t's tries; returns the final response or NULL with @error. */
+/* The outcome of @t's last try (ended with @code): its response, or NULL
+ * with @error. */
+static SkHttpResponse *
+transfer_result (Transfer *t, CURLcode code, GError **error)
+{
+  const char *method = t->req->method ? t->req->method : "GET";
+  if (t->write_error)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&t->write_error), "%s %s: ", method, t->req->url);
+      return NULL;
+    }
+  if (t->too_big)
+    {
+      g_autofree char *cap = sk_format_size (t->max_body);
+      return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "%s %s: response larger than %s", method,
+                          t->req->url, cap), NULL;
+    }
+  if (code != CURLE_OK)
+    return sk_http_set_curl_error (error, method, t->req->url, code, t->errbuf), NULL;
+  return g_steal_pointer (&t->resp);
+}
+
+/* Runs @t's tries on the session's handle. */
 static SkHttpResponse *
 transfer_run (Transfer *t, GError **error)
 {
-  const char *method = t->req->method ? t->req->method : "GET";
-  for (guint attempt = 1;; attempt++)
+  for (;;)
     {
-      CURLcode code = perform_once (t);
-      sk_debug ("%s %s -> %s %ld", method, t->req->url, code == CURLE_OK ? "HTTP" : curl_easy_strerror (code),
-                t->resp->status);
-      if (should_retry (t, code, attempt))
-        {
-          wait_before_retry (t, code, attempt);
-          continue;
-        }
-      if (t->write_error)
-        {
-          g_propagate_prefixed_error (error, g_steal_pointer (&t->write_error), "%s %s: ", method, t->req->url);
-          return NULL;
-        }
-      if (t->too_big)
-        {
-          g_autofree char *cap = sk_format_size (t->max_body);
-          return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "%s %s: response larger than %s", method,
-                              t->req->url, cap), NULL;
-        }
-      if (code != CURLE_OK)
-        return sk_http_set_curl_error (error, method, t->req->url, code, t->http->errbuf), NULL;
-      return g_steal_pointer (&t->resp);
+      transfer_prepare (t);
+      CURLcode code = curl_easy_perform (t->curl);
+      transfer_finish (t, code);
+      if (!should_retry (t, code, t->attempt))
+        return transfer_result (t, code, error);
+      g_usleep ((gulong) retry_delay_ms (t, code) * 1000);
     }
 }
 
 static void
 transfer_clear (Transfer *t)
 {
+  g_clear_pointer (&t->headers, curl_slist_free_all);
   g_clear_pointer (&t->resp, sk_http_response_free);
   g_clear_pointer (&t->mem, g_byte_array_unref);
   g_clear_pointer (&t->hasher, sk_hasher_free);
@@ -531,7 +552,7 @@ transfer_clear (Transfer *t)
 SkHttpResponse *
 sk_http_send (SkHttp *http, const SkHttpRequest *req, GError **error)
 {
-  Transfer t = { .http = http, .req = req, .fd = -1 };
+  Transfer t = { .http = http, .curl = http->curl, .req = req, .fd = -1 };
   t.max_body = req->max_body ? req->max_body : SK_HTTP_DEFAULT_MAX_BODY;
   SkHttpResponse *resp = transfer_run (&t, error);
   transfer_clear (&t);
@@ -565,26 +586,143 @@ hash_existing (int fd, guint64 len, SkHasher *hasher, GError **error)
   return TRUE;
 }
 
+/* Sets a download's transfer up; FALSE when its partial file is unusable. */
+static gboolean
+download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, int fd,
+               const SkHttpDownloadOptions *opts, GError **error)
+{
+  *t = (Transfer) { .http = http, .curl = curl, .req = req, .fd = fd, .download = TRUE, .dl = opts };
+  t->max_body = SK_HTTP_DEFAULT_MAX_BODY;
+  t->hasher = sk_hasher_new (opts->alg);
+  if (!hash_existing (fd, opts->resume_from, t->hasher, error))
+    return FALSE;
+  t->offset = opts->resume_from;
+  return TRUE;
+}
+
+/* Hands a finished download's outcome over. */
+static SkHttpResponse *
+download_result (Transfer *t, SkHttpResponse *resp, char **out_digest, guint64 *out_size)
+{
+  if (resp && resp->status >= 200 && resp->status < 300)
+    {
+      if (out_size)
+        *out_size = t->offset;
+      if (out_digest)
+        *out_digest = sk_hasher_finish (t->hasher);
+    }
+  return resp;
+}
+
 SkHttpResponse *
 sk_http_download (SkHttp *http, const SkHttpRequest *req, int fd, const SkHttpDownloadOptions *opts,
                   char **out_digest, guint64 *out_size, GError **error)
 {
-  Transfer t = { .http = http, .req = req, .fd = fd, .download = TRUE, .dl = opts };
-  t.max_body = SK_HTTP_DEFAULT_MAX_BODY;
-  t.hasher = sk_hasher_new (opts->alg);
-  if (!hash_existing (fd, opts->resume_from, t.hasher, error))
-    return transfer_clear (&t), NULL;
-  t.offset = opts->resume_from;
-  SkHttpResponse *resp = transfer_run (&t, error);
-  if (resp && resp->status >= 200 && resp->status < 300)
-    {
-      if (out_size)
-        *out_size = t.offset;
-      if (out_digest)
-        *out_digest = sk_hasher_finish (t.hasher);
-    }
+  Transfer t;
+  SkHttpResponse *resp = NULL;
+  if (download_init (&t, http, http->curl, req, fd, opts, error))
+    resp = download_result (&t, transfer_run (&t, error), out_digest, out_size);
   transfer_clear (&t);
   return resp;
+}
+
+/* ---------------------------------------------------------------- parallel downloads */
+
+typedef struct {
+  Transfer t;
+  SkHttpDownloadJob *job;
+  gint64 not_before; /* monotonic time of the next try */
+} MultiItem;
+
+static void
+multi_item_done (MultiItem *item, CURLcode code)
+{
+  SkHttpDownloadJob *job = item->job;
+  SkHttpResponse *resp = transfer_result (&item->t, code, &job->error);
+  job->resp = download_result (&item->t, resp, &job->digest, &job->size);
+}
+
+/* Takes the finished transfers off @multi: done, or waiting to try again. */
+static void
+multi_collect (CURLM *multi, GQueue *waiting, guint *active)
+{
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read (multi, &left)) != NULL)
+    {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      MultiItem *item = NULL;
+      curl_easy_getinfo (msg->easy_handle, CURLINFO_PRIVATE, (char **) &item);
+      CURLcode code = msg->data.result;
+      curl_multi_remove_handle (multi, msg->easy_handle);
+      (*active)--;
+      transfer_finish (&item->t, code);
+      if (should_retry (&item->t, code, item->t.attempt))
+        {
+          item->not_before = g_get_monotonic_time () + (gint64) retry_delay_ms (&item->t, code) * 1000;
+          g_queue_push_tail (waiting, item);
+        }
+      else
+        multi_item_done (item, code);
+    }
+}
+
+/* Starts what may start now; returns the ms until a waiting try is due
+ * (at most 1000). */
+static int
+multi_start (CURLM *multi, GQueue *waiting, guint *active, guint parallel)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 next = now + G_USEC_PER_SEC;
+  for (GList *l = waiting->head; l != NULL;)
+    {
+      GList *next_link = l->next;
+      MultiItem *item = l->data;
+      if (*active < parallel && item->not_before <= now)
+        {
+          g_queue_delete_link (waiting, l);
+          transfer_prepare (&item->t);
+          curl_multi_add_handle (multi, item->t.curl);
+          (*active)++;
+        }
+      else
+        next = MIN (next, MAX (item->not_before, now));
+      l = next_link;
+    }
+  return (int) ((next - now) / 1000);
+}
+
+void
+sk_http_download_many (SkHttp *http, SkHttpDownloadJob *jobs, guint n_jobs, guint parallel)
+{
+  g_autoptr (CURLM) multi = curl_multi_init ();
+  g_autofree MultiItem *items = g_new0 (MultiItem, n_jobs);
+  g_autoptr (GQueue) waiting = g_queue_new ();
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      items[i].job = &jobs[i];
+      if (!download_init (&items[i].t, http, curl_easy_init (), jobs[i].req, jobs[i].fd, jobs[i].opts,
+                          &jobs[i].error))
+        continue;
+      g_queue_push_tail (waiting, &items[i]);
+    }
+  guint active = 0;
+  while (active > 0 || !g_queue_is_empty (waiting))
+    {
+      int timeout_ms = multi_start (multi, waiting, &active, MAX (parallel, 1));
+      int running = 0;
+      curl_multi_perform (multi, &running);
+      multi_collect (multi, waiting, &active);
+      if (active > 0 || !g_queue_is_empty (waiting))
+        curl_multi_poll (multi, NULL, 0, active > 0 ? MIN (timeout_ms, 1000) : timeout_ms, NULL);
+    }
+  for (guint i = 0; i < n_jobs; i++)
+    {
+      if (items[i].t.curl)
+        curl_easy_cleanup (items[i].t.curl);
+      transfer_clear (&items[i].t);
+    }
 }
 
 /* ---------------------------------------------------------------- errors */

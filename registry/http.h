@@ -3,7 +3,8 @@
  * One SkHttp per remote host keeps one curl easy handle (so connections
  * and TLS sessions are reused) and the TLS settings.  A request is sent
  * with sk_http_send (response body in memory, capped) or sk_http_download
- * (response body streamed into an fd while hashing, resumable with Range).
+ * (response body streamed into an fd while hashing, resumable with Range);
+ * sk_http_download_many runs several downloads at once over curl multi.
  * Neither turns an HTTP status into an error: callers look at the status
  * (a 401 starts the auth flow) and call sk_http_set_status_error, the one
  * place where curl codes and HTTP statuses become GErrors.
@@ -89,6 +90,23 @@ typedef struct {
  * partly written on failure (to resume later). */
 SkHttpResponse *sk_http_download (SkHttp *http, const SkHttpRequest *req, int fd, const SkHttpDownloadOptions *opts,
                                   char **out_digest, guint64 *out_size, GError **error);
+
+/* One download of sk_http_download_many: the inputs as for
+ * sk_http_download, and its outcome (@resp, or @error). */
+typedef struct {
+  const SkHttpRequest *req;
+  int fd;
+  const SkHttpDownloadOptions *opts;
+  SkHttpResponse *resp; /* owned by the caller afterwards */
+  char *digest;         /* on a 2xx answer, as sk_http_download's */
+  guint64 size;
+  GError *error;
+} SkHttpDownloadJob;
+
+/* Runs @jobs like sk_http_download each (retries, resuming, Range), at
+ * most @parallel at a time over one curl multi handle (connections are
+ * reused between them).  Returns when every job has its outcome. */
+void sk_http_download_many (SkHttp *http, SkHttpDownloadJob *jobs, guint n_jobs, guint parallel);
 
 /* ---- errors ---- */
 

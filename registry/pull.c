@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #define COPY_CHUNK (1 << 20)
+/* Blobs downloaded at once. */
+#define SK_PULL_PARALLEL 4
 
 typedef struct {
   SkStore *store;
@@ -25,9 +27,21 @@ typedef struct {
   gpointer src_data;
   const SkReference *ref;
   const SkPullOptions *opts;
-  GPtrArray *blobs; /* SkStoreBlob, chain order then boot blobs */
-  const char *current_digest;
+  GPtrArray *blobs; /* SkStoreBlob, in the manifest's order */
 } Pull;
+
+/* One layer or boot blob of the image on its way into the store. */
+typedef struct {
+  Pull *p;
+  const SkDescriptor *d;
+  gboolean disk;
+  SkStoreBlob *have; /* already stored: nothing to fetch */
+  char *path;        /* the partial download */
+  int fd;            /* open and locked, or -1 */
+  guint64 resume;    /* bytes an earlier pull left */
+  gboolean complete; /* the partial file already holds the whole blob */
+  GError *error;     /* of its download */
+} Item;
 
 static void
 emit (Pull *p, SkPullEventKind kind, const char *digest, const char *media_type, guint64 done, guint64 total)
@@ -41,8 +55,8 @@ emit (Pull *p, SkPullEventKind kind, const char *digest, const char *media_type,
 static void
 on_bytes (guint64 done, guint64 total, gpointer user_data)
 {
-  Pull *p = user_data;
-  emit (p, SK_PULL_EVENT_BLOB_BYTES, p->current_digest, NULL, done, total);
+  Item *it = user_data;
+  emit (it->p, SK_PULL_EVENT_BLOB_BYTES, it->d->digest, it->d->media_type, done, total);
 }
 
 const char *
@@ -173,56 +187,158 @@ partial_is_complete (int fd, const SkDescriptor *d)
   return got && g_str_equal (got, d->digest);
 }
 
-/* Downloads @d into @fd keeping its first @resume bytes.  Bytes from an
- * earlier pull may be wrong (a blob that changed, a damaged file): a
- * mismatch after resuming starts over from 0 once. */
-static gboolean
-fetch_blob (Pull *p, const SkDescriptor *d, int fd, const char *path, guint64 resume, GError **error)
+static SkStoreBlob *
+existing_blob (Pull *p, const char *tree_path)
 {
-  p->current_digest = d->digest;
-  g_autoptr (GError) local = NULL;
-  if (p->src->get_blob (p->src_data, d->digest, d->size, fd, resume, on_bytes, p, &local))
-    return TRUE;
-  if (resume > 0 && g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH))
-    {
-      sk_debug ("resumed download of '%s' does not match: starting over", d->digest);
-      g_clear_error (&local);
-      if (p->src->get_blob (p->src_data, d->digest, d->size, fd, 0, on_bytes, p, &local))
-        return TRUE;
-    }
-  /* A wrong blob is worth nothing; a broken download is resumed (when it
-   * got anywhere). */
+  g_autofree char *obj = sk_store_find_blob (p->store, tree_path);
+  if (obj == NULL)
+    return NULL;
+  SkStoreBlob *b = g_new0 (SkStoreBlob, 1);
+  b->tree_path = g_strdup (tree_path);
+  b->object = g_steal_pointer (&obj);
+  g_autofree char *path = sk_store_blob_path (p->store, b);
   struct stat st;
-  if (g_error_matches (local, SK_ERROR, SK_ERROR_DIGEST_MISMATCH) || (fstat (fd, &st) == 0 && st.st_size == 0))
-    (void) unlink (path);
-  g_propagate_error (error, g_steal_pointer (&local));
-  return FALSE;
+  if (stat (path, &st) < 0)
+    return sk_store_blob_free (b), NULL;
+  b->size = st.st_size;
+  return b;
 }
 
-/* Downloads @d into its partial file, resuming what an earlier pull left;
- * returns the open fd of the verified file (path in @out_path). */
-static int
-download_blob (Pull *p, const SkDescriptor *d, char **out_path, GError **error)
+/* The store path an item is kept at. */
+static char *
+item_tree_path (const Item *it)
 {
-  g_autofree char *path = partial_path (p, d->digest);
-  sk_autofd int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return sk_error_from_errno (error, errno, "opening '%s'", path), -1;
-  /* Two pulls of the same blob take turns. */
-  if (flock (fd, LOCK_EX) < 0)
-    return sk_error_from_errno (error, errno, "locking '%s'", path), -1;
+  if (it->disk)
+    return g_strdup_printf ("layers/%s.qcow2", sk_digest_hex (sk_descriptor_get_annotation (it->d,
+                                                                                        SK_ANNOTATION_DISK_DIFF_ID)));
+  return g_strdup_printf ("boot/%s", sk_digest_hex (it->d->digest));
+}
+
+/* Opens and locks @it's partial file, noting what an earlier pull left.
+ * Two pulls of the same blob take turns on the lock. */
+static gboolean
+item_open_partial (Item *it, GError **error)
+{
+  const SkDescriptor *d = it->d;
+  it->path = partial_path (it->p, d->digest);
+  it->fd = open (it->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (it->fd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", it->path);
+  if (flock (it->fd, LOCK_EX) < 0)
+    return sk_error_from_errno (error, errno, "locking '%s'", it->path);
   struct stat st;
-  if (fstat (fd, &st) < 0)
-    return sk_error_from_errno (error, errno, "reading '%s'", path), -1;
-  guint64 resume = st.st_size <= d->size ? (guint64) st.st_size : 0;
-  emit (p, SK_PULL_EVENT_BLOB_START, d->digest, d->media_type, resume, d->size);
-  if ((resume != (guint64) d->size || !partial_is_complete (fd, d)) && !fetch_blob (p, d, fd, path, resume, error))
-    return -1;
-  emit (p, SK_PULL_EVENT_BLOB_DONE, d->digest, d->media_type, d->size, d->size);
-  *out_path = g_steal_pointer (&path);
-  int ret = fd;
-  fd = -1;
-  return ret;
+  if (fstat (it->fd, &st) < 0)
+    return sk_error_from_errno (error, errno, "reading '%s'", it->path);
+  it->resume = st.st_size <= d->size ? (guint64) st.st_size : 0;
+  it->complete = it->resume == (guint64) d->size && partial_is_complete (it->fd, d);
+  emit (it->p, SK_PULL_EVENT_BLOB_START, d->digest, d->media_type, it->resume, d->size);
+  return TRUE;
+}
+
+static void
+item_clear (Item *it)
+{
+  if (it->have)
+    sk_store_blob_free (it->have);
+  sk_close_fdp (&it->fd);
+  g_free (it->path);
+  g_clear_error (&it->error);
+}
+
+static int
+compare_digests (gconstpointer a, gconstpointer b)
+{
+  const Item *x = *(Item *const *) a, *y = *(Item *const *) b;
+  return g_strcmp0 (x->d->digest, y->d->digest);
+}
+
+/* Finds what the store has, and opens the partial files of the rest (in
+ * digest order, so that concurrent pulls lock them in one order). */
+static gboolean
+plan_items (Pull *p, Item *items, guint n, GError **error)
+{
+  g_autoptr (GPtrArray) fetch = g_ptr_array_new ();
+  for (guint i = 0; i < n; i++)
+    {
+      Item *it = &items[i];
+      if (!it->disk && !g_str_has_prefix (it->d->digest, "sha256:"))
+        return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "boot blob '%s': boot blobs must have sha256 digests",
+                            it->d->digest), FALSE;
+      g_autofree char *tree_path = item_tree_path (it);
+      it->have = existing_blob (p, tree_path);
+      if (it->have)
+        emit (p, SK_PULL_EVENT_BLOB_SKIP, it->d->digest, it->d->media_type, it->have->size, it->have->size);
+      else
+        g_ptr_array_add (fetch, it);
+    }
+  g_ptr_array_sort (fetch, compare_digests);
+  for (guint i = 0; i < fetch->len; i++)
+    {
+      Item *it = fetch->pdata[i];
+      /* The same blob twice in one image: the first holds the lock. */
+      if (i > 0 && compare_digests (&fetch->pdata[i - 1], &fetch->pdata[i]) == 0)
+        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "blob '%s' is listed twice", it->d->digest),
+               FALSE;
+      if (!item_open_partial (it, error))
+        return g_prefix_error (error, "%s '%s': ", it->disk ? "layer" : "boot blob", it->d->digest), FALSE;
+    }
+  return TRUE;
+}
+
+/* Downloads every item that needs it, SK_PULL_PARALLEL at a time. */
+static gboolean
+download_items (Pull *p, Item *items, guint n, GError **error)
+{
+  g_autofree SkRegistryBlobJob *jobs = g_new0 (SkRegistryBlobJob, n);
+  g_autofree Item **owners = g_new0 (Item *, n);
+  guint n_jobs = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      Item *it = &items[i];
+      if (it->have || it->complete)
+        continue;
+      jobs[n_jobs] = (SkRegistryBlobJob) { .digest = it->d->digest, .size = it->d->size, .fd = it->fd,
+                                           .resume_from = it->resume, .progress = on_bytes, .progress_data = it };
+      owners[n_jobs++] = it;
+    }
+  if (n_jobs == 0)
+    return TRUE;
+  if (p->src->get_blobs && !p->src->get_blobs (p->src_data, jobs, n_jobs, SK_PULL_PARALLEL, error))
+    return FALSE;
+  /* A source without parallel downloads: one after the other. */
+  for (guint i = 0; p->src->get_blobs == NULL && i < n_jobs; i++)
+    p->src->get_blob (p->src_data, jobs[i].digest, jobs[i].size, jobs[i].fd, jobs[i].resume_from, jobs[i].progress,
+                      jobs[i].progress_data, &jobs[i].error);
+  for (guint i = 0; i < n_jobs; i++)
+    owners[i]->error = jobs[i].error;
+  return TRUE;
+}
+
+/* Settles @it's download: bytes from an earlier pull may be wrong (a blob
+ * that changed, a damaged file), so a mismatch after resuming starts over
+ * from 0 once.  A wrong blob is removed; a broken download stays to be
+ * resumed (when it got anywhere). */
+static gboolean
+finish_download (Item *it, GError **error)
+{
+  Pull *p = it->p;
+  const SkDescriptor *d = it->d;
+  if (it->error && it->resume > 0 && g_error_matches (it->error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH))
+    {
+      sk_debug ("resumed download of '%s' does not match: starting over", d->digest);
+      g_clear_error (&it->error);
+      p->src->get_blob (p->src_data, d->digest, d->size, it->fd, 0, on_bytes, it, &it->error);
+    }
+  if (it->error == NULL)
+    {
+      emit (p, SK_PULL_EVENT_BLOB_DONE, d->digest, d->media_type, d->size, d->size);
+      return TRUE;
+    }
+  struct stat st;
+  if (g_error_matches (it->error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH) || (fstat (it->fd, &st) == 0 && st.st_size == 0))
+    (void) unlink (it->path);
+  g_propagate_error (error, g_steal_pointer (&it->error));
+  return FALSE;
 }
 
 /* The one place libarchive's errors become GErrors here. */
@@ -341,44 +457,18 @@ unpack_layer (Pull *p, const SkDescriptor *d, int blob_fd, LayerFiles *files, co
                       " (got %s, %" G_GUINT64_FORMAT " bytes)", diff_id, want_size, digest ? digest : d->digest, size), -1;
 }
 
-static SkStoreBlob *
-existing_blob (Pull *p, const char *tree_path)
-{
-  g_autofree char *obj = sk_store_find_blob (p->store, tree_path);
-  if (obj == NULL)
-    return NULL;
-  SkStoreBlob *b = g_new0 (SkStoreBlob, 1);
-  b->tree_path = g_strdup (tree_path);
-  b->object = g_steal_pointer (&obj);
-  g_autofree char *path = sk_store_blob_path (p->store, b);
-  struct stat st;
-  if (stat (path, &st) < 0)
-    return sk_store_blob_free (b), NULL;
-  b->size = st.st_size;
-  return b;
-}
-
-/* Fetches, checks and stores one disk layer whose parent is @parent_diff_id
- * (NULL for the base). */
+/* Checks and stores a downloaded disk layer whose parent is
+ * @parent_diff_id (NULL for the base). */
 static gboolean
-pull_disk (Pull *p, const SkDescriptor *d, const char *parent_diff_id, GError **error)
+store_disk (Item *it, const char *parent_diff_id, GError **error)
 {
+  Pull *p = it->p;
+  const SkDescriptor *d = it->d;
   const char *diff_id = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
-  g_autofree char *tree_path = g_strdup_printf ("layers/%s.qcow2", sk_digest_hex (diff_id));
-  SkStoreBlob *have = existing_blob (p, tree_path);
-  if (have)
-    {
-      emit (p, SK_PULL_EVENT_BLOB_SKIP, d->digest, d->media_type, have->size, have->size);
-      g_ptr_array_add (p->blobs, have);
-      return TRUE;
-    }
   g_autofree char *backing = parent_diff_id ? g_strdup_printf ("%s.qcow2", sk_digest_hex (parent_diff_id)) : NULL;
-  g_auto (LayerFiles) files = { 0 };
-  sk_autofd int blob_fd = download_blob (p, d, &files.partial, error);
-  if (blob_fd < 0)
-    return FALSE;
+  g_auto (LayerFiles) files = { .partial = g_strdup (it->path) };
   const char *qcow2 = NULL;
-  sk_autofd int fd = unpack_layer (p, d, blob_fd, &files, &qcow2, error);
+  sk_autofd int fd = unpack_layer (p, d, it->fd, &files, &qcow2, error);
   if (fd < 0 || !sk_qcow2_verify (qcow2, backing, NULL, error))
     return FALSE;
   g_autoptr (SkStoreBlob) blob = sk_store_write_blob (p->store, fd, "layers", ".qcow2", diff_id, NULL, error);
@@ -392,46 +482,53 @@ pull_disk (Pull *p, const SkDescriptor *d, const char *parent_diff_id, GError **
   return TRUE;
 }
 
-/* Fetches and stores a kernel or initrd. */
+/* Stores a downloaded kernel or initrd. */
 static gboolean
-pull_boot (Pull *p, const SkDescriptor *d, GError **error)
+store_boot (Item *it, GError **error)
 {
-  g_autofree char *tree_path = g_strdup_printf ("boot/%s", sk_digest_hex (d->digest));
-  SkStoreBlob *have = existing_blob (p, tree_path);
-  if (have)
-    {
-      emit (p, SK_PULL_EVENT_BLOB_SKIP, d->digest, d->media_type, have->size, have->size);
-      g_ptr_array_add (p->blobs, have);
-      return TRUE;
-    }
-  if (!g_str_has_prefix (d->digest, "sha256:"))
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "boot blobs must have sha256 digests"), FALSE;
-  g_auto (LayerFiles) files = { 0 };
-  sk_autofd int fd = download_blob (p, d, &files.partial, error);
-  if (fd < 0)
-    return FALSE;
-  SkStoreBlob *blob = sk_store_write_blob (p->store, fd, "boot", NULL, d->digest, NULL, error);
+  g_auto (LayerFiles) files = { .partial = g_strdup (it->path) };
+  SkStoreBlob *blob = sk_store_write_blob (it->p->store, it->fd, "boot", NULL, it->d->digest, NULL, error);
   if (blob == NULL)
     return FALSE;
-  g_ptr_array_add (p->blobs, blob);
+  g_ptr_array_add (it->p->blobs, blob);
+  return TRUE;
+}
+
+/* Each item, in the manifest's order: stored already, or its download
+ * settled, checked and stored. */
+static gboolean
+store_items (Pull *p, Item *items, guint n, GError **error)
+{
+  const char *parent = NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      Item *it = &items[i];
+      gboolean ok = TRUE;
+      if (it->have)
+        g_ptr_array_add (p->blobs, g_steal_pointer (&it->have));
+      else
+        ok = finish_download (it, error) && (it->disk ? store_disk (it, parent, error) : store_boot (it, error));
+      if (!ok)
+        return g_prefix_error (error, "%s '%s': ", it->disk ? "layer" : "boot blob", it->d->digest), FALSE;
+      if (it->disk)
+        parent = sk_descriptor_get_annotation (it->d, SK_ANNOTATION_DISK_DIFF_ID);
+    }
   return TRUE;
 }
 
 static gboolean
 pull_layers (Pull *p, const SkManifest *m, GError **error)
 {
-  const char *parent = NULL;
-  for (guint i = 0; i < m->layers->len; i++)
-    {
-      const SkDescriptor *d = m->layers->pdata[i];
-      gboolean disk = sk_media_type_is_disk (d->media_type);
-      gboolean ok = disk ? pull_disk (p, d, parent, error) : pull_boot (p, d, error);
-      if (!ok)
-        return g_prefix_error (error, "%s '%s': ", disk ? "layer" : "boot blob", d->digest), FALSE;
-      if (disk)
-        parent = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
-    }
-  return TRUE;
+  guint n = m->layers->len;
+  g_autofree Item *items = g_new0 (Item, n);
+  for (guint i = 0; i < n; i++)
+    items[i] = (Item) { .p = p, .d = m->layers->pdata[i], .fd = -1,
+                        .disk = sk_media_type_is_disk (((SkDescriptor *) m->layers->pdata[i])->media_type) };
+  gboolean ok = plan_items (p, items, n, error) && download_items (p, items, n, error)
+                && store_items (p, items, n, error);
+  for (guint i = 0; i < n; i++)
+    item_clear (&items[i]);
+  return ok;
 }
 
 /* ---------------------------------------------------------------- pull */
@@ -494,6 +591,13 @@ registry_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint
                                error);
 }
 
+static gboolean
+registry_get_blobs (gpointer data, SkRegistryBlobJob *jobs, guint n_jobs, guint parallel, GError **error)
+{
+  RegistrySource *r = data;
+  return sk_registry_get_blobs (r->client, r->repository, jobs, n_jobs, parallel, error);
+}
+
 static GBytes *
 registry_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max_size, GError **error)
 {
@@ -504,6 +608,7 @@ registry_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize m
 static const SkPullSource registry_source = {
   .get_manifest = registry_get_manifest,
   .get_blob = registry_get_blob,
+  .get_blobs = registry_get_blobs,
   .get_blob_bytes = registry_get_blob_bytes,
 };
 

@@ -14,6 +14,7 @@
 #include <gio/gio.h>
 
 #include "oci/reference.h"
+#include "registry/client.h"
 #include "registry/http.h"
 #include "store/store.h"
 
@@ -66,6 +67,9 @@ typedef struct {
   gboolean (*get_blob) (gpointer source, const char *digest, gint64 size, int fd, guint64 resume_from,
                         SkHttpProgress progress, gpointer progress_data, GError **error);
   GBytes *(*get_blob_bytes) (gpointer source, const char *digest, gint64 size, gsize max_size, GError **error);
+  /* Optional: several blobs at once, like sk_registry_get_blobs (each
+   * job's outcome in its error); NULL: get_blob for one after the other. */
+  gboolean (*get_blobs) (gpointer source, SkRegistryBlobJob *jobs, guint n_jobs, guint parallel, GError **error);
 } SkPullSource;
 
 /* Pulls the image @ref names (its tag or digest) from @src into @store,
