@@ -40,9 +40,28 @@ static GOptionEntry entries[] = {
   { NULL },
 };
 
+/* One blob's bar on a terminal. */
+typedef struct {
+  char *id;      /* short digest */
+  guint64 done;
+  guint64 total;
+  guint64 first; /* bytes already there when it started (resumed) */
+  gint64 start;  /* monotonic us */
+  gboolean finished;
+} Bar;
+
+static void
+bar_free (Bar *b)
+{
+  g_free (b->id);
+  g_free (b);
+}
+
 typedef struct {
   gboolean tty;
-  gboolean line_open; /* a progress line waits for its end (tty) */
+  GPtrArray *bars;  /* Bar, in the order the downloads started */
+  guint drawn;      /* bar lines on the screen below the cursor's line */
+  gint64 last_draw; /* monotonic us */
 } Progress;
 
 static char *
@@ -52,6 +71,62 @@ short_digest (const char *digest)
   return colon ? g_strdup_printf ("%.*s%.12s", (int) (colon - digest + 1), digest, colon + 1) : g_strdup (digest);
 }
 
+static Bar *
+find_bar (Progress *pr, const char *id)
+{
+  for (guint i = 0; i < pr->bars->len; i++)
+    {
+      Bar *b = pr->bars->pdata[i];
+      if (g_str_equal (b->id, id))
+        return b;
+    }
+  return NULL;
+}
+
+/* "Copying blob sha256:0123456789ab [=====>     ]  12 MiB / 40 MiB  80 MiB/s  ETA 0:01" */
+static void
+draw_bar (const Bar *b, gint64 now)
+{
+  g_autofree char *done = sk_format_size (b->done);
+  g_autofree char *total = sk_format_size (b->total);
+  if (b->finished)
+    {
+      fprintf (stderr, "\r\033[KCopying blob %s %s done\n", b->id, total);
+      return;
+    }
+  enum { WIDTH = 24 };
+  guint fill = b->total ? (guint) (WIDTH * MIN (b->done, b->total) / b->total) : 0;
+  char gauge[WIDTH + 1];
+  for (guint i = 0; i < WIDTH; i++)
+    gauge[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+  gauge[WIDTH] = '\0';
+  double secs = (now - b->start) / (double) G_USEC_PER_SEC;
+  double rate = secs > 0.2 ? (b->done - b->first) / secs : 0;
+  g_autofree char *speed = sk_format_size ((guint64) rate);
+  guint64 eta = rate > 0 && b->total > b->done ? (guint64) ((b->total - b->done) / rate) : 0;
+  fprintf (stderr, "\r\033[KCopying blob %s [%s] %s / %s  %s/s  ETA %" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT "\n",
+           b->id, gauge, done, total, speed, eta / 60, eta % 60);
+}
+
+/* Redraws every bar in place (at most 10 times a second unless @force). */
+static void
+draw_bars (Progress *pr, gboolean force)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (!force && now - pr->last_draw < G_USEC_PER_SEC / 10)
+    return;
+  pr->last_draw = now;
+  if (pr->drawn > 0)
+    fprintf (stderr, "\033[%uA", pr->drawn);
+  for (guint i = 0; i < pr->bars->len; i++)
+    draw_bar (pr->bars->pdata[i], now);
+  pr->drawn = pr->bars->len;
+  fflush (stderr);
+}
+
+/* A terminal gets one bar per blob redrawn in place (bytes, rate, ETA;
+ * a resumed blob's bar starts part-full); anything else plain lines: a
+ * blob's start when it resumes, and its end. */
 static void
 on_progress (const SkPullEvent *ev, gpointer user_data)
 {
@@ -59,25 +134,41 @@ on_progress (const SkPullEvent *ev, gpointer user_data)
   g_autofree char *id = ev->digest ? short_digest (ev->digest) : NULL;
   g_autofree char *done = sk_format_size (ev->done);
   g_autofree char *total = sk_format_size (ev->total);
+  Bar *bar = id && pr->tty ? find_bar (pr, id) : NULL;
   switch (ev->kind)
     {
     case SK_PULL_EVENT_BLOB_SKIP:
       fprintf (stderr, "Copying blob %s skipped: already in the store\n", id);
       break;
     case SK_PULL_EVENT_BLOB_START:
-      if (ev->done > 0)
+      if (pr->tty && bar == NULL)
+        {
+          bar = g_new0 (Bar, 1);
+          *bar = (Bar) { .id = g_steal_pointer (&id), .done = ev->done, .total = ev->total, .first = ev->done,
+                         .start = g_get_monotonic_time () };
+          g_ptr_array_add (pr->bars, bar);
+          draw_bars (pr, TRUE);
+        }
+      else if (!pr->tty && ev->done > 0)
         fprintf (stderr, "Resuming blob %s at %s of %s\n", id, done, total);
       break;
     case SK_PULL_EVENT_BLOB_BYTES:
-      if (pr->tty)
+      if (bar)
         {
-          fprintf (stderr, "\rCopying blob %s %s / %s\033[K", id, done, total);
-          pr->line_open = TRUE;
+          bar->done = ev->done;
+          bar->total = ev->total ? ev->total : bar->total;
+          draw_bars (pr, FALSE);
         }
       break;
     case SK_PULL_EVENT_BLOB_DONE:
-      fprintf (stderr, "%sCopying blob %s %s done\n", pr->line_open ? "\r\033[K" : "", id, total);
-      pr->line_open = FALSE;
+      if (bar)
+        {
+          bar->done = bar->total = ev->total;
+          bar->finished = TRUE;
+          draw_bars (pr, TRUE);
+        }
+      else
+        fprintf (stderr, "Copying blob %s %s done\n", id, total);
       break;
     case SK_PULL_EVENT_CONFIG:
       fprintf (stderr, "Copying config %s\n", id);
@@ -132,7 +223,8 @@ sk_cmd_pull (int argc, char **argv, GError **error)
   g_autoptr (SkStore) store = sk_cmd_open_store (error);
   if (store == NULL)
     return SK_CMD_FAILED;
-  Progress pr = { .tty = isatty (STDERR_FILENO) };
+  g_autoptr (GPtrArray) bars = g_ptr_array_new_with_free_func ((GDestroyNotify) bar_free);
+  Progress pr = { .tty = isatty (STDERR_FILENO), .bars = bars };
   if (!opt_quiet)
     {
       opts.progress = on_progress;
@@ -142,8 +234,6 @@ sk_cmd_pull (int argc, char **argv, GError **error)
   g_autofree char *full = sk_reference_to_string (ref);
   if (!sk_registry_pull (store, ref, &opts, &digest, error))
     {
-      if (pr.line_open)
-        fputc ('\n', stderr);
       g_prefix_error (error, "pulling '%s': ", full);
       return SK_CMD_FAILED;
     }
