@@ -33,8 +33,9 @@
 //   redirect      {"location": "file:///etc/passwd", "status": 307}
 //   delay         {"ms": N}            wait N ms, then forward
 //
-// Every request is logged as one JSON line to --log when it ends: method,
-// path, range, status, action, bytes (body bytes sent to the client).
+// Every request is logged as one JSON line to --log when it ends: t0 and t1
+// (when it came and ended, ms since the epoch), method, path, range,
+// status, action, bytes (body bytes sent to the client).
 
 'use strict';
 
@@ -99,6 +100,7 @@ function pickRule(req) {
 
 function logLine(entry) {
   if (!opts.log) return;
+  entry.t1 = Date.now();
   fs.appendFileSync(opts.log, JSON.stringify(entry) + '\n');
 }
 
@@ -213,7 +215,7 @@ function forward(req, res, rule, entry) {
 
 const server = http.createServer((req, res) => {
   const rule = pickRule(req);
-  const entry = { method: req.method, path: req.url, range: req.headers.range || null,
+  const entry = { t0: Date.now(), method: req.method, path: req.url, range: req.headers.range || null,
                   action: rule ? rule.action : null, status: 0, bytes: 0 };
   if (rule && (rule.action === 'status' || rule.action === 'redirect')) {
     req.resume();

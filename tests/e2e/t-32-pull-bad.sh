@@ -51,6 +51,7 @@ bad_pull() {
 	fail_clearly "$what: refused" 1 "$msg" skiff pull -q --tls-verify=false "$REF"
 	is "$(printf '%s\n' "$ERR" | wc -l)" 1 "$what: the error is one line"
 	like "$ERR" "^skiff: pulling '$REF': " "$what: the error names the registry and repository"
+	BAD_ERR=$ERR
 	store_unchanged "$what"
 }
 
@@ -62,10 +63,14 @@ bad_pull "corrupted blob" "blob 'sha256:$HEX': digest mismatch" \
 	ok "corrupted blob: the bad download is not kept"
 
 # A clean but short answer (Content-Length says 100000): the pull tries
-# three times, resuming each time, then fails keeping what it got.
-bad_pull "truncated body" "blob 'sha256:$HEX': the registry sent 300000 of its $SIZE bytes" \
+# again a few times, resuming each time, then fails keeping what it got.
+bad_pull "truncated body" "blob 'sha256:$HEX': the registry sent " \
 	"{\"path\":\"$BLOB\",\"action\":\"truncate\",\"bytes\":100000}"
-is "$(size_of "$PARTIAL" 2>/dev/null)" 300000 "truncated body: the valid part is kept for resuming"
+got=$(size_of "$PARTIAL" 2>/dev/null || echo 0)
+like "$BAD_ERR" "the registry sent $got of its $SIZE bytes" "truncated body: the error says how much came"
+[ "$got" -ge 300000 ] && [ $((got % 100000)) -eq 0 ] && [ "$got" -lt "$SIZE" ] &&
+	ok "truncated body: the valid part ($got bytes, 100000 a try) is kept for resuming" ||
+	not_ok "truncated body: the valid part is kept for resuming" "partial: $got bytes"
 
 # The connection drops at 60 % of every answer: three tries, then it fails.
 bad_pull "dropped connection" "transfer closed with" \
