@@ -101,30 +101,37 @@ sk_spawn_parallel (const char *const *const *argvs, GError **error)
 }
 
 gboolean
-sk_file_write_atomic (const char *path, const void *data, gsize len, int mode, GError **error)
+sk_write_all (int fd, const void *data, gsize len)
+{
+  const char *p = data;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_atomic (const char *path, const void *data, gsize len, int mode, gboolean sync, GError **error)
 {
   g_autofree char *tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
   int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, mode);
   if (fd < 0)
     return sk_error_from_errno (error, errno, "creating '%s'", tmp);
-  const char *p = data;
-  gsize left = len;
-  while (left > 0)
+  if (!sk_write_all (fd, data, len))
     {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int errsv = errno;
-          close (fd);
-          unlink (tmp);
-          return sk_error_from_errno (error, errsv, "writing '%s'", path);
-        }
-      p += n;
-      left -= n;
+      int errsv = errno;
+      close (fd);
+      unlink (tmp);
+      return sk_error_from_errno (error, errsv, "writing '%s'", path);
     }
-  if (fchmod (fd, mode) < 0 || fsync (fd) < 0 || close (fd) < 0)
+  if (fchmod (fd, mode) < 0 || (sync && fsync (fd) < 0) || close (fd) < 0)
     {
       int errsv = errno;
       unlink (tmp);
@@ -137,6 +144,18 @@ sk_file_write_atomic (const char *path, const void *data, gsize len, int mode, G
       return sk_error_from_errno (error, errsv, "renaming into '%s'", path);
     }
   return TRUE;
+}
+
+gboolean
+sk_file_write_atomic (const char *path, const void *data, gsize len, int mode, GError **error)
+{
+  return write_atomic (path, data, len, mode, TRUE, error);
+}
+
+gboolean
+sk_file_write_atomic_nosync (const char *path, const void *data, gsize len, int mode, GError **error)
+{
+  return write_atomic (path, data, len, mode, FALSE, error);
 }
 
 char *

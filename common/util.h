@@ -30,6 +30,14 @@ gboolean sk_spawn_parallel (const char *const *const *argvs, GError **error);
 gboolean sk_file_write_atomic (const char *path, const void *data, gsize len,
                                int mode, GError **error);
 
+/* sk_file_write_atomic without the fsync: readers still see the old or the
+ * new file, but a crash may lose the new one (the caller syncs later). */
+gboolean sk_file_write_atomic_nosync (const char *path, const void *data, gsize len, int mode, GError **error);
+
+/* Writes all @len bytes to @fd, retrying after EINTR and short writes;
+ * FALSE with errno set on failure. */
+gboolean sk_write_all (int fd, const void *data, gsize len);
+
 /* Human-readable byte size ("1.5 GiB", "512 B"). */
 char *sk_format_size (guint64 bytes);
 

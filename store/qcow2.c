@@ -13,10 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define QCOW2_MAGIC "QFI\xfb"
-#define V2_HEADER_LENGTH 72
-#define V3_HEADER_LENGTH 104
-#define MAX_BACKING_NAME 1023
 #define MAX_L1_BYTES (32u << 20)       /* qemu's QCOW_MAX_L1_SIZE */
 #define MAX_REFTABLE_BYTES (8u << 20)  /* qemu's QCOW_MAX_REFTABLE_SIZE */
 #define MAX_SNAPSHOTS 65536
@@ -29,8 +25,6 @@
 #define INCOMPAT_KNOWN 0x1fu
 #define AUTOCLEAR_DATA_FILE_RAW (1u << 1)
 
-#define EXT_END 0x00000000u
-#define EXT_BACKING_FORMAT 0xe2792acau
 #define EXT_CRYPTO_HEADER 0x0537be77u
 #define EXT_DATA_FILE 0x44415441u
 
@@ -177,7 +171,7 @@ read_fields (Header *h)
   h->nb_snapshots = be32 (b + 60);
   h->snapshots_offset = be64 (b + 64);
   h->refcount_order = 4;
-  h->header_length = V2_HEADER_LENGTH;
+  h->header_length = SK_QCOW2_V2_HEADER_LENGTH;
 }
 
 /* Version 3 only, once the buffer is known to hold its 104 bytes. */
@@ -195,14 +189,14 @@ read_v3_fields (Header *h)
 static gboolean
 parse_fixed (Header *h, GError **error)
 {
-  if (h->len < 4 || memcmp (h->buf, QCOW2_MAGIC, 4) != 0)
+  if (h->len < 4 || memcmp (h->buf, SK_QCOW2_MAGIC, 4) != 0)
     return sk_disk_invalid (error, h->display, "not a qcow2 image (bad magic)");
-  if (h->len < V2_HEADER_LENGTH)
+  if (h->len < SK_QCOW2_V2_HEADER_LENGTH)
     return sk_disk_invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
   read_fields (h);
   if (h->version != 2 && h->version != 3)
     return sk_disk_invalid (error, h->display, "unsupported qcow2 version %u", h->version);
-  if (h->version == 3 && h->len < V3_HEADER_LENGTH)
+  if (h->version == 3 && h->len < SK_QCOW2_V3_HEADER_LENGTH)
     return sk_disk_invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
   if (h->version == 3)
     read_v3_fields (h);
@@ -211,12 +205,12 @@ parse_fixed (Header *h, GError **error)
                     SK_QCOW2_MIN_CLUSTER_BITS, SK_QCOW2_MAX_CLUSTER_BITS);
   guint32 cluster = 1u << h->cluster_bits;
   if (h->version == 3
-      && (h->header_length < V3_HEADER_LENGTH || h->header_length > cluster || h->header_length % 8 != 0))
+      && (h->header_length < SK_QCOW2_V3_HEADER_LENGTH || h->header_length > cluster || h->header_length % 8 != 0))
     return sk_disk_invalid (error, h->display, "bad header length %u", h->header_length);
   if (h->header_length > h->len)
     return sk_disk_invalid (error, h->display, "truncated header (%" G_GUINT64_FORMAT " bytes)", h->file_size);
-  if (h->header_length > V3_HEADER_LENGTH)
-    h->compression_type = h->buf[V3_HEADER_LENGTH];
+  if (h->header_length > SK_QCOW2_V3_HEADER_LENGTH)
+    h->compression_type = h->buf[SK_QCOW2_V3_HEADER_LENGTH];
   return TRUE;
 }
 
@@ -315,7 +309,7 @@ check_extension (Header *h, guint32 type, const guint8 *data, guint32 len, GErro
 {
   switch (type)
     {
-    case EXT_BACKING_FORMAT:
+    case SK_QCOW2_EXT_BACKING_FORMAT:
       return read_backing_format (h, data, len, error);
     case EXT_CRYPTO_HEADER:
       return sk_disk_invalid (error, h->display, "uses encryption (crypto header extension)");
@@ -342,7 +336,7 @@ parse_extensions (Header *h, GError **error)
     {
       guint32 type = be32 (h->buf + off);
       guint32 len = be32 (h->buf + off + 4);
-      if (type == EXT_END)
+      if (type == SK_QCOW2_EXT_END)
         return TRUE;
       if (len > end - off - 8)
         return sk_disk_invalid (error, h->display, "header extension 0x%08x overruns the header", type);
@@ -362,9 +356,9 @@ read_backing_name (const Header *h, char **out_name, GError **error)
   *out_name = NULL;
   if (h->backing_offset == 0)
     return TRUE;
-  if (h->backing_size == 0 || h->backing_size > MAX_BACKING_NAME)
+  if (h->backing_size == 0 || h->backing_size > SK_QCOW2_MAX_BACKING_NAME)
     return sk_disk_invalid (error, h->display, "backing file name length %u out of range 1..%d", h->backing_size,
-                    MAX_BACKING_NAME);
+                    SK_QCOW2_MAX_BACKING_NAME);
   guint64 limit = MIN ((guint64) h->len, G_GUINT64_CONSTANT (1) << h->cluster_bits);
   if (h->backing_offset < h->header_length || h->backing_offset > limit
       || h->backing_size > limit - h->backing_offset)

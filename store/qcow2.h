@@ -21,6 +21,14 @@ G_BEGIN_DECLS
 /* "invalid disk 'DISPLAY': <why>" with SK_ERROR_INVALID_IMAGE; returns FALSE. */
 gboolean sk_disk_invalid (GError **error, const char *display, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
+/* docs/interop/qcow2.txt */
+#define SK_QCOW2_MAGIC "QFI\xfb"
+#define SK_QCOW2_V2_HEADER_LENGTH 72
+#define SK_QCOW2_V3_HEADER_LENGTH 104
+#define SK_QCOW2_MAX_BACKING_NAME 1023 /* qemu's limit */
+#define SK_QCOW2_EXT_END 0x00000000u
+#define SK_QCOW2_EXT_BACKING_FORMAT 0xe2792acau
+
 #define SK_QCOW2_MAX_VIRTUAL_SIZE (G_GUINT64_CONSTANT (64) << 40) /* 64 TiB */
 #define SK_QCOW2_MIN_CLUSTER_BITS 9
 #define SK_QCOW2_MAX_CLUSTER_BITS 21
@@ -96,5 +104,23 @@ gboolean sk_qcow2_check_with_qemu_img (const char *path, const SkQcow2Info *info
 /* Both opinions: sk_qcow2_validate, then sk_qcow2_check_with_qemu_img. */
 gboolean sk_qcow2_verify (const char *path, const char *expected_backing, SkQcow2Info *out_info,
                           GError **error);
+
+/* ---- writing ---- */
+
+/* The whole file of a fresh, empty qcow2 v3 image of @virtual_size bytes
+ * (rounded up to a multiple of 512, as qemu-img does) on top of
+ * @backing_file with backing format qcow2: 64 KiB clusters, 16-bit
+ * refcounts, zlib compression type, no data clusters; the layout
+ * `qemu-img create -f qcow2 -F qcow2 -b BACKING -u FILE SIZE` writes
+ * (header, refcount table, refcount block, L1 table).  Pure.
+ * SK_ERROR_USAGE when the size is zero or over SK_QCOW2_MAX_VIRTUAL_SIZE,
+ * or the backing name is empty or longer than SK_QCOW2_MAX_BACKING_NAME. */
+GBytes *sk_qcow2_build_overlay (const char *backing_file, guint64 virtual_size, GError **error);
+
+/* Writes sk_qcow2_build_overlay's image to @path, a new file (O_EXCL),
+ * mode 0644, not fsynced (the caller decides when durability matters).
+ * The backing file is neither opened nor checked.  Errors name @path. */
+gboolean sk_qcow2_create_overlay (const char *path, const char *backing_file, guint64 virtual_size,
+                                  GError **error);
 
 G_END_DECLS
