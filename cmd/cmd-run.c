@@ -176,6 +176,11 @@ sk_cmd_create (int argc, char **argv, GError **error)
   g_autoptr (SkVm) vm = store ? create_vm (store, argv[1], error) : NULL;
   if (vm == NULL)
     return SK_CMD_FAILED;
+  if (!sk_vm_sync (sk_globals.root, vm, error))
+    {
+      (void) sk_runner_remove (store, vm, TRUE, NULL);
+      return SK_CMD_FAILED;
+    }
   printf ("%s\n", vm->id);
   return 0;
 }

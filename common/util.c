@@ -69,38 +69,6 @@ sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error)
 }
 
 gboolean
-sk_spawn_parallel (const char *const *const *argvs, GError **error)
-{
-  g_autoptr (GPtrArray) procs = g_ptr_array_new_with_free_func (g_object_unref);
-  gboolean ok = TRUE;
-  for (guint i = 0; ok && argvs[i]; i++)
-    {
-      sk_debug_argv (argvs[i]);
-      GSubprocess *p = g_subprocess_newv (argvs[i], G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                          error);
-      if (p == NULL)
-        ok = (g_prefix_error (error, "%s: ", argvs[i][0]), FALSE);
-      else
-        g_ptr_array_add (procs, p);
-    }
-  for (guint i = 0; i < procs->len; i++)
-    {
-      GSubprocess *p = procs->pdata[i];
-      g_autofree char *err = NULL;
-      g_autoptr (GError) local = NULL;
-      if (!g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &local))
-        {
-          if (ok)
-            g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", argvs[i][0]);
-          ok = FALSE;
-        }
-      else if (!g_subprocess_get_successful (p) && ok)
-        ok = child_failed (p, argvs[i][0], err ? err : (char[]) { '\0' }, error);
-    }
-  return ok;
-}
-
-gboolean
 sk_write_all (int fd, const void *data, gsize len)
 {
   const char *p = data;

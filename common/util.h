@@ -21,10 +21,6 @@ gboolean sk_spawn_sync_limited (const char *const *argv, const SkSpawnLimits *li
  * non-zero exit fails with SK_ERROR_CHILD_FAILED: "<prog>: <last stderr line>". */
 gboolean sk_spawn_sync (const char *const *argv, char **out_stdout, GError **error);
 
-/* Runs the NULL-terminated list of argvs at the same time and waits for
- * all; fails with the first failure (as sk_spawn_sync words it). */
-gboolean sk_spawn_parallel (const char *const *const *argvs, GError **error);
-
 /* Writes @len bytes to @path through a temporary in the same directory,
  * fsync, rename: readers see the old or the new file, never a torn one. */
 gboolean sk_file_write_atomic (const char *path, const void *data, gsize len,

@@ -10,7 +10,9 @@
 #include "runner/qemu.h"
 #include "runner/seed.h"
 #include "runner/ssh.h"
+#include "runner/sshkey.h"
 #include "runner/userdata.h"
+#include "store/qcow2.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -118,7 +120,7 @@ make_seed (const char *root, SkVm *vm, const SkRunOptions *opts, const char *def
     return FALSE;
   g_autofree char *kh = sk_vm_path (root, vm, "known_hosts");
   g_autofree char *line = sk_ssh_known_hosts_line (spec->host_key_public, vm->ssh_port);
-  return sk_file_write_atomic (kh, line, strlen (line), 0644, error);
+  return sk_file_write_atomic_nosync (kh, line, strlen (line), 0644, error);
 }
 
 /* --console-log FILE: qemu appends the console to console.log, which is
@@ -137,27 +139,41 @@ link_console_log (const char *root, SkVm *vm, GError **error)
   return TRUE;
 }
 
-/* The overlay and both key pairs: three helper programs, run side by
- * side (each costs several ms, most of it process start). */
+/* The virtual size of the image's top layer, from its own header (checked
+ * against its parent's name): the overlay's size unless --disk-size. */
 static gboolean
-make_disk_and_keys (const char *root, SkVm *vm, guint64 image_size, GError **error)
+top_layer_size (const char *root, SkVm *vm, SkConfig *config, guint64 *out, GError **error)
 {
-  g_autofree char *overlay = sk_vm_path (root, vm, "overlay.qcow2");
-  g_autofree char *base = g_path_get_basename (vm->top_layer);
-  g_autofree char *backing = g_build_filename ("..", "..", "layers", base, NULL);
+  g_autofree char *path = g_build_filename (root, "layers", vm->top_layer, NULL);
+  guint n = config->diff_ids->len;
+  g_autofree char *parent = n > 1 ? g_strdup_printf ("%s.qcow2", sk_digest_hex (config->diff_ids->pdata[n - 2]))
+                                  : NULL;
+  g_auto (SkQcow2Info) info = { 0 };
+  if (!sk_qcow2_validate (path, parent, &info, error))
+    return FALSE;
+  *out = info.virtual_size;
+  return TRUE;
+}
+
+/* The overlay and both key pairs, in-process: helper programs (qemu-img,
+ * ssh-keygen) would cost several ms each, most of it process start. */
+static gboolean
+make_disk_and_keys (const char *root, SkVm *vm, SkConfig *config, GError **error)
+{
+  guint64 image_size;
+  if (!top_layer_size (root, vm, config, &image_size, error))
+    return FALSE;
   if (vm->disk_size && vm->disk_size < image_size)
     return g_set_error (error, SK_ERROR, SK_ERROR_USAGE,
                         "--disk-size %" G_GUINT64_FORMAT " is smaller than the image's disk (%" G_GUINT64_FORMAT
                         " bytes): disks only grow", vm->disk_size, image_size), FALSE;
-  g_auto (GStrv) overlay_argv = sk_qemu_img_create_overlay_argv (backing, overlay, vm->disk_size);
+  g_autofree char *overlay = sk_vm_path (root, vm, "overlay.qcow2");
+  g_autofree char *backing = g_build_filename ("..", "..", "layers", vm->top_layer, NULL);
   g_autofree char *key = sk_vm_path (root, vm, "id_ed25519");
   g_autofree char *hostkey = sk_vm_path (root, vm, "ssh_host_ed25519_key");
   g_autofree char *comment = g_strdup_printf ("skiff-%.12s", vm->id);
-  g_auto (GStrv) key_argv = sk_ssh_keygen_argv (key, comment);
-  g_auto (GStrv) hostkey_argv = sk_ssh_keygen_argv (hostkey, comment);
-  const char *const *argvs[] = { (const char *const *) overlay_argv, (const char *const *) key_argv,
-                                 (const char *const *) hostkey_argv, NULL };
-  return sk_spawn_parallel (argvs, error);
+  return sk_qcow2_create_overlay (overlay, backing, vm->disk_size ? vm->disk_size : image_size, error)
+         && sk_sshkey_generate_ed25519 (key, comment, error) && sk_sshkey_generate_ed25519 (hostkey, comment, error);
 }
 
 /* Canonical -p specs, checked. */
@@ -258,8 +274,8 @@ sk_runner_create (SkStore *store, SkStoreImage *img, const SkRunOptions *opts, G
     return NULL;
   /* From here on a failure removes what was made. */
   if (!link_console_log (root, vm, error) || !sk_store_hold (store, img->digest, vm->id, error) || !sk_store_checkout (store, img, error)
-      || !make_disk_and_keys (root, vm, config->disk_size, error)
-      || !make_seed (root, vm, opts, config->user, error) || !sk_vm_save (root, vm, error))
+      || !make_disk_and_keys (root, vm, config, error)
+      || !make_seed (root, vm, opts, config->user, error) || !sk_vm_save_unsynced (root, vm, error))
     {
       (void) sk_vm_remove_dir (root, vm, NULL);
       (void) sk_store_release (store, img->digest, vm->id, NULL);

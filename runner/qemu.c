@@ -336,17 +336,6 @@ sk_qemu_build_argv (const SkQemuSpec *spec)
 /* ---- qemu-img ---- */
 
 GStrv
-sk_qemu_img_create_overlay_argv (const char *backing, const char *overlay, guint64 size)
-{
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  g_strv_builder_add_many (b, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing,
-                           overlay, NULL);
-  if (size > 0)
-    add_printf (b, "%" G_GUINT64_FORMAT, size);
-  return g_strv_builder_end (b);
-}
-
-GStrv
 sk_qemu_img_resize_argv (const char *image, guint64 size)
 {
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();

@@ -82,13 +82,6 @@ char *sk_qemu_kernel_cmdline (const char *base, guint64 tsc_khz);
 /* @value with every ',' doubled, for qemu's option syntax. */
 char *sk_qemu_escape_option (const char *value);
 
-/* `qemu-img create -f qcow2 -F qcow2 -b BACKING OVERLAY [SIZE]`: a new
- * overlay on @backing (a relative @backing resolves against the overlay's
- * directory, as qemu does when opening it).  @size 0 keeps the backing
- * size.  Pass paths without a `proto:` prefix (start relative ones with
- * "./" if they contain ':'). */
-GStrv sk_qemu_img_create_overlay_argv (const char *backing, const char *overlay, guint64 size);
-
 /* `qemu-img resize -f qcow2 IMAGE SIZE` (growing only: no --shrink). */
 GStrv sk_qemu_img_resize_argv (const char *image, guint64 size);
 

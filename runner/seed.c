@@ -103,7 +103,7 @@ sk_seed_write_iso (const char *path, const SkSeedFiles *files, GError **error)
       unlink (tmp);
       return g_prefix_error (error, "writing seed '%s': ", path), FALSE;
     }
-  if (fsync (fd) < 0 || rename (tmp, path) < 0)
+  if (rename (tmp, path) < 0)
     {
       int errsv = errno;
       unlink (tmp);

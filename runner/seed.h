@@ -21,8 +21,9 @@ typedef struct {
 } SkSeedFiles;
 
 /* Writes the seed ISO to @path through a temporary file in the same
- * directory, fsynced and renamed into place, so @path is either the old
- * file or the complete new one.  Mode 0600: user-data holds the guest's
+ * directory, renamed into place, so @path is either the old file or the
+ * complete new one; not fsynced (a new VM is made durable as a whole by
+ * sk_vm_sync, off the path to qemu's start).  Mode 0600: user-data holds the guest's
  * private host key.  Fails with SK_ERROR_INVALID_DATA when a
  * required file is missing, else with the libarchive or errno message. */
 gboolean sk_seed_write_iso (const char *path, const SkSeedFiles *files, GError **error);

@@ -2,21 +2,6 @@
 #include "common/error.h"
 #include "common/util.h"
 
-GStrv
-sk_ssh_keygen_argv (const char *path, const char *comment)
-{
-  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
-  g_strv_builder_add_many (b, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path, NULL);
-  return g_strv_builder_end (b);
-}
-
-gboolean
-sk_ssh_keygen (const char *path, const char *comment, GError **error)
-{
-  g_auto (GStrv) argv = sk_ssh_keygen_argv (path, comment);
-  return sk_spawn_sync ((const char *const *) argv, NULL, error);
-}
-
 char *
 sk_ssh_known_hosts_line (const char *host_pub, guint port)
 {

@@ -5,12 +5,6 @@
 
 G_BEGIN_DECLS
 
-/* argv of ssh-keygen making an ed25519 key pair at @path (+ ".pub"). Pure. */
-GStrv sk_ssh_keygen_argv (const char *path, const char *comment);
-
-/* Makes an ed25519 key pair at @path and @path.pub. */
-gboolean sk_ssh_keygen (const char *path, const char *comment, GError **error);
-
 /* The known_hosts line pinning @host_pub (an "ssh-ed25519 AAAA... c" line)
  * for 127.0.0.1 port @port. Pure. */
 char *sk_ssh_known_hosts_line (const char *host_pub, guint port);

@@ -5,6 +5,7 @@
 #include "common/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -202,13 +203,64 @@ vm_from_json (json_t *o)
   return vm;
 }
 
-gboolean
-sk_vm_save (const char *store_root, const SkVm *vm, GError **error)
+static gboolean
+save (const char *store_root, const SkVm *vm, gboolean sync, GError **error)
 {
   g_autoptr (json_t) o = vm_to_json (vm);
   g_autofree char *text = json_dumps (o, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
   g_autofree char *path = sk_vm_path (store_root, vm, "record.json");
-  return sk_file_write_atomic (path, text, strlen (text), 0644, error);
+  return sync ? sk_file_write_atomic (path, text, strlen (text), 0644, error)
+              : sk_file_write_atomic_nosync (path, text, strlen (text), 0644, error);
+}
+
+gboolean
+sk_vm_save (const char *store_root, const SkVm *vm, GError **error)
+{
+  return save (store_root, vm, TRUE, error);
+}
+
+gboolean
+sk_vm_save_unsynced (const char *store_root, const SkVm *vm, GError **error)
+{
+  return save (store_root, vm, FALSE, error);
+}
+
+static gboolean
+fsync_path (int dfd, const char *name, const char *display, GError **error)
+{
+  sk_autofd int fd = openat (dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT)
+    return TRUE; /* a temporary that was renamed meanwhile */
+  if (fd < 0 || fsync (fd) < 0)
+    return sk_error_from_errno (error, errno, "syncing '%s/%s'", display, name);
+  return TRUE;
+}
+
+gboolean
+sk_vm_sync (const char *store_root, const SkVm *vm, GError **error)
+{
+  g_autofree char *dir = sk_vm_dir (store_root, vm->id);
+  sk_autofd int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", dir);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  if (d == NULL)
+    return FALSE;
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    {
+      struct stat st;
+      /* Files only: not console.log when it links to the user's file,
+       * not qemu's sockets. */
+      if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode)
+          && !fsync_path (dfd, name, dir, error))
+        return FALSE;
+    }
+  g_autofree char *vms = sk_vm_dir_root (store_root);
+  g_autofree char *names = g_build_filename (vms, "names", NULL);
+  if (fsync (dfd) < 0)
+    return sk_error_from_errno (error, errno, "syncing '%s'", dir);
+  return fsync_path (AT_FDCWD, vms, "", error) && fsync_path (AT_FDCWD, names, "", error);
 }
 
 SkVm *
@@ -257,7 +309,7 @@ sk_vm_create_dir (const char *store_root, SkVm *vm, GError **error)
         }
       return sk_error_from_errno (error, errsv, "reserving the name '%s'", vm->name);
     }
-  if (!sk_vm_save (store_root, vm, error))
+  if (!sk_vm_save_unsynced (store_root, vm, error))
     {
       (void) unlink (link);
       return FALSE;
@@ -383,7 +435,8 @@ gboolean
 sk_vm_write_pid (const char *path, int pid, GError **error)
 {
   g_autofree char *text = g_strdup_printf ("%d %" G_GUINT64_FORMAT "\n", pid, proc_start_time (pid));
-  return sk_file_write_atomic (path, text, strlen (text), 0644, error);
+  /* No fsync: a pid outlives no crash of the machine. */
+  return sk_file_write_atomic_nosync (path, text, strlen (text), 0644, error);
 }
 
 int

@@ -72,9 +72,16 @@ char *sk_vm_random_name (void);
 gboolean sk_vm_check_name (const char *name, GError **error);
 
 /* Creates the VM's directory, reserves its name (SK_ERROR_EXISTS when
- * taken) and writes its record. */
+ * taken) and writes its record, not yet durably (sk_vm_sync). */
 gboolean sk_vm_create_dir (const char *store_root, SkVm *vm, GError **error);
+/* Replaces the record atomically and durably (fsync). */
 gboolean sk_vm_save (const char *store_root, const SkVm *vm, GError **error);
+/* Replaces the record atomically, without the fsync: for the path to
+ * qemu's start, which calls sk_vm_sync once qemu is on its way. */
+gboolean sk_vm_save_unsynced (const char *store_root, const SkVm *vm, GError **error);
+/* Makes the VM durable: fsyncs every regular file of its directory, the
+ * directory, and the entries naming it (vms/, vms/names/). */
+gboolean sk_vm_sync (const char *store_root, const SkVm *vm, GError **error);
 SkVm *sk_vm_load (const char *store_root, const char *id, GError **error);
 /* Finds a VM by name, full id or unique id prefix. SK_ERROR_NOT_FOUND. */
 SkVm *sk_vm_lookup (const char *store_root, const char *name_or_id, GError **error);
@@ -99,7 +106,7 @@ void sk_vm_status (const char *store_root, const SkVm *vm, SkVmStatus *out);
 char *sk_vm_status_string (const SkVm *vm, const SkVmStatus *st, gint64 now);
 
 /* Records a pid with its /proc start time, so a reused pid never looks
- * alive. */
+ * alive (atomically, not fsynced: no process survives a crash). */
 gboolean sk_vm_write_pid (const char *path, int pid, GError **error);
 /* The pid recorded in @path if that very process still runs, else 0. */
 int sk_vm_read_live_pid (const char *path);

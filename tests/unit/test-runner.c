@@ -202,23 +202,6 @@ test_known_hosts (void)
   g_assert_null (sk_ssh_known_hosts_line ("garbage", 1));
 }
 
-/* The real ssh-keygen makes the pair sk_ssh_keygen_argv describes. */
-static void
-test_keygen (void)
-{
-  g_autofree char *dir = tmpdir ();
-  g_autofree char *key = g_build_filename (dir, "id", NULL);
-  g_autoptr (GError) error = NULL;
-  g_assert_true (sk_ssh_keygen (key, "skiff-test", &error));
-  g_assert_no_error (error);
-  g_autofree char *pub = g_strconcat (key, ".pub", NULL);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (pub, &text, NULL, NULL));
-  g_assert_true (g_str_has_prefix (text, "ssh-ed25519 "));
-  g_assert_nonnull (strstr (text, "skiff-test"));
-  rmrf (dir);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -228,6 +211,5 @@ main (int argc, char **argv)
   g_test_add_func ("/runner/status", test_status);
   g_test_add_func ("/runner/ssh-argv", test_ssh_argv);
   g_test_add_func ("/runner/known-hosts", test_known_hosts);
-  g_test_add_func ("/runner/keygen", test_keygen);
   return g_test_run ();
 }
