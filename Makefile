@@ -8,6 +8,9 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKGS := glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 libcurl jansson libarchive libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# skiff-monitor starts on the path to every qemu: only what it uses.
+MONITOR_PKGS := glib-2.0 gio-2.0 jansson libcrypto
+MONITOR_LIBS := $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null)
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -35,12 +38,15 @@ LIBSKIFF := $(BUILDDIR)/libskiff.a
 
 ifeq ($(SANITIZE),1)
 SKIFF_BIN := $(BUILDDIR)/skiff
+MONITOR_BIN := $(BUILDDIR)/skiff-monitor
 else
 SKIFF_BIN := skiff
+MONITOR_BIN := skiff-monitor
 endif
+MONITOR_OBJS := $(BUILDDIR)/cmd/monitor/skiff-monitor.o
 
 .PHONY: all deps check check-unit check-e2e check-slow demo install clean bench
-all: $(SKIFF_BIN)
+all: $(SKIFF_BIN) $(MONITOR_BIN)
 
 $(BUILDDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -55,12 +61,18 @@ $(SKIFF_BIN): $(CMD_OBJS) $(LIBSKIFF)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIBSKIFF) $(PKG_LIBS) -lm
 
+# The monitor takes from libskiff.a only the objects it calls (the VM
+# record, qemu's argv, QMP) and none of the store's.
+$(MONITOR_BIN): $(MONITOR_OBJS) $(LIBSKIFF)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $(MONITOR_OBJS) $(LIBSKIFF) $(MONITOR_LIBS)
+
 $(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIBSKIFF)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIBSKIFF) $(PKG_LIBS) -lm
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(MONITOR_OBJS:.o=.d) $(UNIT_BINS:=.d)
 
 deps:
 	@tests/deps.sh
@@ -71,26 +83,27 @@ check: deps
 ifeq ($(SANITIZE),1)
 	@$(MAKE) --no-print-directory check-unit
 else
-	@$(MAKE) --no-print-directory $(SKIFF_BIN) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory $(SKIFF_BIN) $(MONITOR_BIN) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory -j1 -k check-unit check-e2e
 endif
 
-check-unit: $(UNIT_BINS) $(SKIFF_BIN)
+check-unit: $(UNIT_BINS) $(SKIFF_BIN) $(MONITOR_BIN)
 	SK_SRCDIR=$(CURDIR) prove -f $(UNIT_BINS)
 
-check-e2e: $(SKIFF_BIN)
+check-e2e: $(SKIFF_BIN) $(MONITOR_BIN)
 	SKIFF=$(CURDIR)/$(SKIFF_BIN) SK_SRCDIR=$(CURDIR) prove -f $(sort $(wildcard tests/e2e/t-*.sh))
 
-check-slow: deps $(SKIFF_BIN)
+check-slow: deps $(SKIFF_BIN) $(MONITOR_BIN)
 	SKIFF=$(CURDIR)/$(SKIFF_BIN) SK_SRCDIR=$(CURDIR) SK_SLOW=1 prove -f $(sort $(wildcard tests/e2e/slow-*.sh)) $(sort $(wildcard tests/bench/smoke-*.sh))
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
-install: $(SKIFF_BIN)
+install: $(SKIFF_BIN) $(MONITOR_BIN)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(SKIFF_BIN) $(DESTDIR)$(BINDIR)/skiff
+	install -m 0755 $(MONITOR_BIN) $(DESTDIR)$(BINDIR)/skiff-monitor
 
 clean:
-	rm -rf build build-san skiff
+	rm -rf build build-san skiff skiff-monitor

@@ -192,13 +192,18 @@ sk_cmd_port (int argc, char **argv, GError **error)
   return 0;
 }
 
+/* `__autoremove ID CODE`: what skiff-monitor becomes after a --rm VM
+ * exited; removes the VM and exits with CODE, the VM's status. */
 int
-sk_cmd_monitor (int argc, char **argv, GError **error)
+sk_cmd_autoremove (int argc, char **argv, GError **error)
 {
-  if (argc != 2)
+  if (argc != 3)
     {
-      g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "__monitor: needs a VM id");
+      g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "__autoremove: needs a VM id and its exit code");
       return SK_CMD_FAILED;
     }
-  return sk_runner_monitor (sk_globals.root, argv[1]);
+  g_autoptr (SkStore) store = sk_cmd_open_store (error);
+  if (store == NULL || !sk_runner_auto_remove (store, argv[1], error))
+    return SK_CMD_FAILED;
+  return atoi (argv[2]);
 }

@@ -75,7 +75,7 @@ SK_DECLARE_CMD (logs);
 SK_DECLARE_CMD (attach);
 SK_DECLARE_CMD (exec);
 SK_DECLARE_CMD (ssh);
-SK_DECLARE_CMD (monitor);
+SK_DECLARE_CMD (autoremove);
 
 G_END_DECLS
 

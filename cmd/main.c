@@ -41,7 +41,7 @@ static const SkCmd commands[] = {
   { "system", sk_cmd_system, "Manage skiff (system df)" },
   { "doctor", sk_cmd_doctor, "Check that this machine can run skiff's VMs" },
   { "version", sk_cmd_version, "Show skiff's version" },
-  { "__monitor", sk_cmd_monitor, "Supervise a VM's qemu (internal)", TRUE },
+  { "__autoremove", sk_cmd_autoremove, "Remove an exited --rm VM (internal, run by skiff-monitor)", TRUE },
   { NULL },
 };
 

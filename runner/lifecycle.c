@@ -1,5 +1,6 @@
 /* skiff — starting, supervising, stopping and removing VMs. */
 #include "runner/runner.h"
+#include "runner/runner-private.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -91,223 +92,6 @@ vm_qmp (const char *root, SkVm *vm, guint timeout_ms, GError **error)
   return q;
 }
 
-/* ---- the qemu command line, run from inside the VM's directory ---- */
-
-static gboolean
-vm_port_maps (SkVm *vm, GArray *maps, GError **error)
-{
-  for (guint i = 0; i < vm->ports->len; i++)
-    {
-      SkPortMap pm;
-      if (!sk_port_map_parse (vm->ports->pdata[i], &pm, error))
-        return FALSE;
-      g_array_append_val (maps, pm);
-    }
-  if (vm->ssh_port)
-    {
-      SkPortMap ssh = { .proto = SK_PORT_TCP, .host_port = vm->ssh_port, .guest_port = 22 };
-      g_strlcpy (ssh.host_ip, "127.0.0.1", sizeof ssh.host_ip);
-      g_array_append_val (maps, ssh);
-    }
-  return TRUE;
-}
-
-static GStrv
-vm_qemu_argv (SkVm *vm, GError **error)
-{
-  g_autofree char *qemu = sk_accel_find_qemu ();
-  if (qemu == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "qemu-system-%s not found",
-                        sk_accel_host_qemu_arch ()), NULL;
-  SkBootMode boot = SK_BOOT_BIOS;
-  if (!sk_boot_mode_from_string (vm->boot, &boot, error))
-    return NULL;
-  gboolean tcg = g_strcmp0 (vm->accel_used, "kvm") != 0;
-  g_autoptr (GArray) maps = g_array_new (FALSE, TRUE, sizeof (SkPortMap));
-  gboolean net = g_strcmp0 (vm->network, "none") != 0;
-  if (net && !vm_port_maps (vm, maps, error))
-    return NULL;
-  SkQemuSpec spec = {
-    .qemu = qemu,
-    .accel = tcg ? "tcg" : "kvm",
-    .boot = boot,
-    .kernel = vm->kernel,
-    .initrd = vm->initrd,
-    .cmdline = vm->cmdline,
-    .microvm = boot == SK_BOOT_KERNEL && g_str_equal (sk_accel_host_qemu_arch (), "x86_64"),
-    .memory_mib = vm->memory_mib,
-    .cpus = vm->cpus,
-    .disk = "overlay.qcow2",
-    .seed = "seed.iso",
-    .network_user = net,
-    .ports = (const SkPortMap *) maps->data,
-    .n_ports = maps->len,
-    .qmp_socket = "qmp.sock",
-    .console_log = "console.log",
-    .serial_socket = "console.sock",
-    .tsc_khz = tcg && boot == SK_BOOT_KERNEL ? sk_qemu_host_tsc_khz () : 0,
-    .name = vm->name,
-  };
-  if (!sk_qemu_spec_check (&spec, error))
-    return NULL;
-  return sk_qemu_build_argv (&spec);
-}
-
-/* ---- the monitor ---- */
-
-static char *
-tail_line (const char *path)
-{
-  g_autofree char *text = NULL;
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return NULL;
-  g_strchomp (text);
-  const char *nl = strrchr (text, '\n');
-  return g_strdup (nl ? nl + 1 : text);
-}
-
-static void
-record_exit (const char *root, const char *id, int code, const char *reason)
-{
-  g_autoptr (SkVm) vm = sk_vm_load (root, id, NULL);
-  if (vm == NULL)
-    return;
-  g_autofree char *path = sk_vm_path (root, vm, "exit");
-  g_autofree char *text = g_strdup_printf ("%d%s%s\n", code, reason ? " " : "", reason ? reason : "");
-  (void) sk_file_write_atomic (path, text, strlen (text), 0644, NULL);
-  vm->finished = g_get_real_time () / G_USEC_PER_SEC;
-  (void) sk_vm_save (root, vm, NULL);
-}
-
-static pid_t
-spawn_qemu (char **argv, GError **error)
-{
-  int log = open ("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (log < 0)
-    return sk_error_from_errno (error, errno, "creating qemu.log"), -1;
-  sk_debug_argv ((const char *const *) argv);
-  pid_t pid = fork ();
-  if (pid < 0)
-    {
-      close (log);
-      return sk_error_from_errno (error, errno, "fork"), -1;
-    }
-  if (pid == 0)
-    {
-      int null = open ("/dev/null", O_RDONLY);
-      dup2 (null, 0);
-      dup2 (log, 1);
-      dup2 (log, 2);
-      sigset_t none;
-      sigemptyset (&none);
-      sigprocmask (SIG_SETMASK, &none, NULL);
-      execv (argv[0], argv);
-      dprintf (2, "exec %s: %s\n", argv[0], g_strerror (errno));
-      _exit (127);
-    }
-  close (log);
-  return pid;
-}
-
-static void
-request_powerdown (void)
-{
-  g_autoptr (SkQmp) q = sk_qmp_connect ("qmp.sock", 2000, NULL);
-  if (q)
-    (void) sk_qmp_system_powerdown (q, NULL);
-}
-
-/* Waits for qemu, turning SIGTERM/SIGINT into an ACPI power-off (a second
- * one kills).  Returns the wait status. */
-static int
-supervise (pid_t qemu)
-{
-  sigset_t set;
-  sigemptyset (&set);
-  sigaddset (&set, SIGCHLD);
-  sigaddset (&set, SIGTERM);
-  sigaddset (&set, SIGINT);
-  guint terms = 0;
-  for (;;)
-    {
-      int status;
-      pid_t r = waitpid (qemu, &status, WNOHANG);
-      if (r == qemu)
-        return status;
-      siginfo_t si;
-      struct timespec ts = { 1, 0 };
-      int sig = sigtimedwait (&set, &si, &ts);
-      if (sig == SIGTERM || sig == SIGINT)
-        {
-          if (terms++ == 0)
-            request_powerdown ();
-          else
-            kill (qemu, SIGKILL);
-        }
-    }
-}
-
-static void
-auto_remove (const char *root, const char *id)
-{
-  g_autoptr (SkVm) vm = sk_vm_load (root, id, NULL);
-  g_autoptr (SkStore) store = sk_store_open (root, NULL);
-  if (vm == NULL || store == NULL)
-    return;
-  (void) sk_vm_remove_dir (root, vm, NULL);
-  (void) sk_store_release (store, vm->image_digest, vm->id, NULL);
-}
-
-int
-sk_runner_monitor (const char *root, const char *id)
-{
-  sigset_t set;
-  sigemptyset (&set);
-  sigaddset (&set, SIGCHLD);
-  sigaddset (&set, SIGTERM);
-  sigaddset (&set, SIGINT);
-  sigprocmask (SIG_BLOCK, &set, NULL);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SkVm) vm = sk_vm_load (root, id, &error);
-  if (vm == NULL)
-    return 125;
-  g_autofree char *dir = sk_vm_dir (root, id);
-  g_autofree char *mpid = sk_vm_path (root, vm, "monitor.pid");
-  if (chdir (dir) < 0 || !sk_vm_write_pid (mpid, getpid (), &error))
-    return 125;
-  g_auto (GStrv) argv = vm_qemu_argv (vm, &error);
-  pid_t qemu = argv ? spawn_qemu (argv, &error) : -1;
-  if (qemu < 0)
-    {
-      (void) g_file_set_contents ("qemu.log", error->message, -1, NULL);
-      record_exit (root, id, 125, "qemu failed to start");
-      return 125;
-    }
-  (void) sk_vm_write_pid ("qemu.pid", qemu, NULL);
-  int status = supervise (qemu);
-  int code;
-  g_autofree char *reason = NULL;
-  if (WIFEXITED (status))
-    {
-      code = WEXITSTATUS (status);
-      if (code != 0)
-        {
-          g_autofree char *last = tail_line ("qemu.log");
-          reason = g_strdup_printf ("qemu failed: %s", last ? last : "no message");
-        }
-    }
-  else
-    {
-      code = 128 + WTERMSIG (status);
-      reason = g_strdup (WTERMSIG (status) == SIGKILL ? "killed" : g_strsignal (WTERMSIG (status)));
-    }
-  (void) unlink ("qemu.pid");
-  record_exit (root, id, code, reason);
-  if (vm->auto_remove)
-    auto_remove (root, id);
-  return code;
-}
-
 /* ---- start ---- */
 
 /* A taken host port fails here with its own message rather than as a
@@ -348,9 +132,33 @@ clear_traces (const char *root, SkVm *vm, GError **error)
   return TRUE;
 }
 
+/* skiff-monitor, next to skiff's own binary @self_exe. */
+static char *
+monitor_path (const char *self_exe, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (self_exe);
+  char *path = g_build_filename (dir, "skiff-monitor", NULL);
+  if (access (path, X_OK) < 0)
+    {
+      sk_error_from_errno (error, errno, "the VM monitor '%s' (installed with skiff)", path);
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}
+
+/* Forks and execs the monitor in its own session; everything the child
+ * needs is prepared before fork (a threaded parent may only make system
+ * calls in the child). */
 static pid_t
 spawn_monitor (const char *root, SkVm *vm, const char *self_exe, GError **error)
 {
+  g_autofree char *monitor_exe = monitor_path (self_exe, error);
+  if (monitor_exe == NULL)
+    return -1;
+  g_autofree char *log = sk_vm_path (root, vm, "monitor.log");
+  const char *argv[] = { monitor_exe, root, vm->id, NULL };
+  sk_debug_argv (argv);
   pid_t pid = fork ();
   if (pid < 0)
     return sk_error_from_errno (error, errno, "fork"), -1;
@@ -360,11 +168,10 @@ spawn_monitor (const char *root, SkVm *vm, const char *self_exe, GError **error)
       int null = open ("/dev/null", O_RDWR);
       dup2 (null, 0);
       dup2 (null, 1);
-      g_autofree char *log = sk_vm_path (root, vm, "monitor.log");
       int lf = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
       dup2 (lf >= 0 ? lf : null, 2);
-      const char *argv[] = { self_exe, "--root", root, "__monitor", vm->id, NULL };
-      execv (self_exe, (char **) argv);
+      execv (monitor_exe, (char **) argv);
+      dprintf (2, "skiff: exec '%s' failed: errno %d\n", monitor_exe, errno);
       _exit (125);
     }
   return pid;
@@ -375,7 +182,7 @@ static gboolean
 start_failed (const char *root, SkVm *vm, GError **error)
 {
   g_autofree char *log = sk_vm_path (root, vm, "qemu.log");
-  g_autofree char *last = tail_line (log);
+  g_autofree char *last = sk_runner_tail_line (log);
   return g_set_error (error, SK_ERROR, SK_ERROR_CHILD_FAILED, "qemu failed to start: %s",
                       last && *last ? last : "no message"), FALSE;
 }
@@ -398,15 +205,17 @@ sk_runner_start (const char *root, SkVm *vm, const char *self_exe, int *out_moni
     sk_warn ("%s", warning);
   /* Check the command line before anything runs: a taken port or a bad
    * spec is a clear error here rather than a dead qemu. */
-  g_auto (GStrv) argv = vm_qemu_argv (vm, error);
+  g_auto (GStrv) argv = sk_runner_qemu_argv (vm, error);
   if (argv == NULL || !check_ports_free (vm, error))
     return FALSE;
   vm->started = g_get_real_time () / G_USEC_PER_SEC;
   vm->finished = 0;
-  if (!clear_traces (root, vm, error) || !sk_vm_save (root, vm, error))
+  if (!clear_traces (root, vm, error) || !sk_vm_save_unsynced (root, vm, error))
     return FALSE;
   pid_t mon = spawn_monitor (root, vm, self_exe, error);
-  if (mon < 0)
+  /* Durability waits until qemu is on its way: the fsyncs overlap the
+   * monitor's start, and finish before the caller reports success. */
+  if (mon < 0 || !sk_vm_sync (root, vm, error))
     return FALSE;
   gint64 deadline = g_get_monotonic_time () + (gint64) START_TIMEOUT_MS * 1000;
   g_autofree char *exitf = sk_vm_path (root, vm, "exit");
@@ -425,6 +234,22 @@ sk_runner_start (const char *root, SkVm *vm, const char *self_exe, int *out_moni
     }
   return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s': qemu did not come up within %d s", vm->name,
                       START_TIMEOUT_MS / 1000), FALSE;
+}
+
+gboolean
+sk_runner_auto_remove (SkStore *store, const char *id, GError **error)
+{
+  const char *root = sk_store_root (store);
+  g_autoptr (SkVm) vm = sk_vm_load (root, id, error);
+  if (vm == NULL)
+    return FALSE;
+  SkVmStatus st;
+  sk_vm_status (root, vm, &st);
+  gboolean exited = st.state == SK_VM_EXITED;
+  sk_vm_status_clear (&st);
+  if (!exited)
+    return g_set_error (error, SK_ERROR, SK_ERROR_BUSY, "VM '%s' has not exited", vm->name), FALSE;
+  return sk_vm_remove_dir (root, vm, error) && sk_store_release (store, vm->image_digest, vm->id, error);
 }
 
 /* ---- stop, kill, wait, remove ---- */
@@ -457,7 +282,7 @@ settle_exit (const char *root, SkVm *vm, int code, const char *reason)
     g_usleep (POLL_US);
   g_autofree char *dir = sk_vm_dir (root, vm->id);
   if (!g_file_test (exitf, G_FILE_TEST_EXISTS) && g_file_test (dir, G_FILE_TEST_IS_DIR))
-    record_exit (root, vm->id, code, reason);
+    sk_runner_record_exit (root, vm->id, code, reason);
 }
 
 gboolean

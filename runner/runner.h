@@ -26,7 +26,8 @@ typedef struct {
 
 /* Makes a VM of an image in @store: holds the image, checks out its
  * layers, creates the overlay, keys and seed ISO, records it.  On failure
- * nothing is left behind. */
+ * nothing is left behind.  Not yet durable: sk_runner_start or
+ * sk_vm_sync makes it so. */
 SkVm *sk_runner_create (SkStore *store, SkStoreImage *img, const SkRunOptions *opts, GError **error);
 
 /* Which accelerator a VM gets: "kvm" only when requested or "auto" and
@@ -35,15 +36,22 @@ SkVm *sk_runner_create (SkStore *store, SkStoreImage *img, const SkRunOptions *o
 char *sk_runner_choose_accel (const char *store_root, const char *requested, char **out_warning,
                               GError **error);
 
-/* Starts qemu under a detached monitor process (`skiff __monitor ID`) and
- * waits until qemu runs; a qemu that fails to start is reported with its
- * stderr.  @self_exe is skiff's own binary.  The monitor is a child of
- * the caller (@out_monitor_pid, may be NULL): its exit status is the VM's. */
+/* Starts qemu under a detached monitor process (`skiff-monitor ROOT ID`,
+ * the program next to @self_exe, skiff's own binary), makes the VM's
+ * files durable (sk_vm_sync) and waits until qemu runs; a qemu that fails
+ * to start is reported with its stderr.  The
+ * monitor is a child of the caller (@out_monitor_pid, may be NULL): its
+ * exit status is the VM's. */
 gboolean sk_runner_start (const char *store_root, SkVm *vm, const char *self_exe, int *out_monitor_pid,
                           GError **error);
 
-/* The monitor's body: runs qemu, records its exit, honours auto-remove. */
+/* The monitor's body (skiff-monitor's main): runs qemu, records its exit;
+ * for an auto-remove VM it ends by exec'ing `skiff __autoremove`. */
 int sk_runner_monitor (const char *store_root, const char *id);
+
+/* --rm, after the VM exited: removes its directory and releases its
+ * image.  SK_ERROR_BUSY when the VM is not exited. */
+gboolean sk_runner_auto_remove (SkStore *store, const char *id, GError **error);
 
 /* ACPI power-off over QMP, then SIGKILL after @timeout_s seconds. */
 gboolean sk_runner_stop (const char *store_root, SkVm *vm, guint timeout_s, GError **error);

@@ -127,6 +127,7 @@ check_env() {
 		command -v "$c" >/dev/null 2>&1 || die "'$c' is not installed (make deps)"
 	done
 	[ -x "$SKIFF" ] || die "no skiff binary at '$SKIFF' (run make)"
+	[ -x "$(dirname "$SKIFF")/skiff-monitor" ] || die "no skiff-monitor beside '$SKIFF' (run make)"
 	[ -d "$PARENT" ] || die "'$PARENT' does not exist"
 	if [ "$BOOT_RUNS" -gt 0 ]; then
 		local f
@@ -270,10 +271,11 @@ bench_exec() {
 # ---------------------------------------------------------------- 1b. where the time goes
 
 # The phases of one traced `skiff run -d`, from landmarks in strace's
-# output: execs and exits of the children, the store lock, the fork and
-# exec of the monitor, its first read of record.json, the exec of the
-# stand-in and the stand-in's own timestamp.  Prints "label<TAB>ms" lines
-# (median over the traces given), then the fsync total.
+# output: the store lock, the overlay's creation, the first read of the
+# VM's public key (its key pairs are written by then), the fork and exec of
+# the monitor, its first read of record.json, the exec of the stand-in and
+# the stand-in's own timestamp.  Prints "label<TAB>ms" lines (median over
+# the traces given), then the fsync total.
 PHASES_PY='
 import re, statistics, sys
 
@@ -316,10 +318,7 @@ def phases(path, stamp_ns, standin):
     def child(name, n=0):
         hits = [e for e in ex if e[2] == name and e[0] != main]
         return hits[n] if len(hits) > n else None
-    qimg = child("qemu-img")
-    key1 = child("ssh-keygen", 0)
-    key2 = child("ssh-keygen", 1)
-    mon = next((e for e in ex if "__monitor" in e[3]), None)
+    mon = next((e for e in ex if e[2] == "skiff-monitor"), None)
     mon_pid = mon[0] if mon else -1
     stand = next((e for e in ex if e[2] == standin), None)
     fork = None
@@ -333,15 +332,15 @@ def phases(path, stamp_ns, standin):
     marks = [
         (first(ev, lambda p, s: p == main and "store.lock" in s),
          "`skiff run` process start: exec, dynamic loading, constructors"),
-        (qimg and qimg[1], "open store, look up image, VM record and hold (fsync), layer checkout"),
-        (qimg and exit_of(ev, qimg[0]), "`qemu-img create` of the overlay (child process)"),
-        (key1 and exit_of(ev, key1[0]), "`ssh-keygen -t ed25519` #1 (child process, with its spawn)"),
-        (key2 and exit_of(ev, key2[0]), "`ssh-keygen -t ed25519` #2 (child process, with its spawn)"),
-        (fork, "user-data, seed ISO, known_hosts, record.json (fsync), qemu argv check"),
+        (first(ev, lambda p, s: p == main and "overlay.qcow2" in s),
+         "open store, look up image, VM record and hold, layer checkout"),
+        (first(ev, lambda p, s: p == main and "id_ed25519.pub\"" in s and "O_RDONLY" in s),
+         "overlay qcow2 and both ed25519 key pairs (in-process)"),
+        (fork, "user-data, seed ISO, known_hosts, record.json, qemu argv check"),
         (mon and mon[1], "fork of the monitor, until its exec"),
         (first(ev, lambda p, s: p == mon_pid and "record.json" in s, mon[1] if mon else 0),
-         "`skiff __monitor` process start: exec, dynamic loading, constructors"),
-        (stand and stand[1], "monitor: load record, monitor.pid (fsync), qemu argv, fork and exec"),
+         "`skiff-monitor` process start: exec, dynamic loading, constructors"),
+        (stand and stand[1], "monitor: load record, monitor.pid, qemu argv, fork and exec"),
         (stamp_ns / 1e9, "stand-in qemu: sh start and `date` (not skiff)"),
     ]
     out, prev, pending = [], t0, ""
@@ -398,12 +397,11 @@ time_ms() {
 	echo "$all" | ns_to_ms | median | awk '{ printf "%.1f", $1 }'
 }
 
-keygen_once() {
-	ssh-keygen -q -t ed25519 -N '' -C bench -f "$W/k.$I"
-}
-
-overlay_once() {
-	qemu-img create -q -f qcow2 -F qcow2 -b "$LAYER" "$W/o.qcow2"
+# skiff-monitor's process start: without arguments it prints its usage
+# and exits 125 at once.
+monitor_once() {
+	"$W/skiff-monitor" >/dev/null 2>&1
+	[ $? -eq 125 ]
 }
 
 bench_breakdown() {
@@ -426,12 +424,10 @@ bench_breakdown() {
 	BREAKDOWN=$(python3 -c "$PHASES_PY" "$(basename "$STANDIN")" "${args[@]}") || die "reading the traces"
 	record trace.steps "$(printf '%s\n' "$BREAKDOWN" | grep -vc '^total\|^of which')"
 	record trace.total.ms "$(printf '%s\n' "$BREAKDOWN" | awk -F'\t' '$1 == "total, traced" { print $2 }')"
-	LAYER=$(ls -dSr "$ROOT"/layers/*.qcow2 | head -1)
 	say "timing the steps untraced"
 	record step.skiff-version.ms "$(time_ms "$SKIFF" --version)"
 	record step.skiff-ps.ms "$(time_ms "$SKIFF" --root "$ROOT" ps)"
-	record step.qemu-img.ms "$(time_ms overlay_once)"
-	record step.ssh-keygen.ms "$(time_ms keygen_once)"
+	record step.monitor.ms "$(time_ms monitor_once)"
 	record step.true.ms "$(time_ms /bin/true)"
 }
 
@@ -613,8 +609,7 @@ print_exec_table() {
 	echo "| \`/bin/true\` (fork + exec from bash) | ${R[step.true.ms]} |"
 	echo "| \`skiff --version\` (a skiff process start: $(ldd "$SKIFF" | grep -c '=>') shared libraries) | ${R[step.skiff-version.ms]} |"
 	echo "| \`skiff ps\` (process start + store open, no VMs) | ${R[step.skiff-ps.ms]} |"
-	echo "| \`qemu-img create -f qcow2 -F qcow2 -b LAYER\` | ${R[step.qemu-img.ms]} |"
-	echo "| \`ssh-keygen -q -t ed25519 -N ''\` | ${R[step.ssh-keygen.ms]} |"
+	echo "| \`skiff-monitor\` without arguments (its process start: $(ldd "$W/skiff-monitor" | grep -c '=>') shared libraries) | ${R[step.monitor.ms]} |"
 }
 
 print_boot_table() {
@@ -649,6 +644,7 @@ check_env
 W=$(mktemp -d "$PARENT/skiff-bench-runner.XXXXXX") || die "cannot create a work dir under '$PARENT'"
 # A private copy: a rebuild of the tree during the run must not change it.
 cp "$SKIFF" "$W/skiff" || die "copying '$SKIFF'"
+cp "$(dirname "$SKIFF")/skiff-monitor" "$W/skiff-monitor" || die "copying skiff-monitor from beside '$SKIFF'"
 SKIFF=$W/skiff
 ROOT=$W/root
 [ -n "$TSV" ] && : >"$TSV"

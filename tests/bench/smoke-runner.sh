@@ -29,7 +29,7 @@ is_number() {
 KEYS=(
 	image.small.virtual.bytes image.large.virtual.bytes image.large.file.bytes
 	exec.small.median.ms exec.small.p90.ms exec.large.median.ms exec.large.p90.ms exec.ratio exec.standin.ms
-	trace.total.ms step.skiff-version.ms step.qemu-img.ms step.ssh-keygen.ms
+	trace.total.ms step.skiff-version.ms step.monitor.ms
 	boot.skiff.median.s boot.manual.median.s boot.manualprep.median.s boot.ratio
 )
 plan $((10 + ${#KEYS[@]}))
@@ -56,7 +56,7 @@ steps=$(awk -F'\t' '$1 == "trace.steps" { print $2 }' "$TSV")
 # merged into one row, so the count varies; the breakdown must still split
 # the run into its main phases.
 [ "${steps:-0}" -ge 6 ] && ok "the trace split the run into $steps steps" || not_ok "the trace split the run" "steps: ${steps:-none}"
-like "$OUT" '\| `skiff __monitor` process start[^|]*\| [0-9.]+ \|' "the breakdown has the monitor's start"
+like "$OUT" '\| `skiff-monitor` process start[^|]*\| [0-9.]+ \|' "the breakdown has the monitor's start"
 is "$(awk -F'\t' '$1 == "boot.skiff.runs.s" { print NF == 2 ? split($2, a, " ") : 0 }' "$TSV")" 3 \
 	"3 boots under skiff"
 for key in "${KEYS[@]}"; do

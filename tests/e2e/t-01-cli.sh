@@ -6,7 +6,7 @@ check "skiff --help" skiff --help
 like "$OUT" 'Usage: skiff \[GLOBAL OPTIONS\] COMMAND' "--help shows the usage line"
 verbs=$(printf '%s\n' "$OUT" | awk '/^Commands:/{on=1; next} on && /^  [a-z]/{print $1}')
 [ "$(printf '%s\n' "$verbs" | wc -l)" -ge 25 ] && ok "--help lists the verbs" || not_ok "--help lists the verbs" "$verbs"
-unlike "$OUT" '__monitor' "internal verbs stay hidden"
+unlike "$OUT" '__autoremove' "internal verbs stay hidden"
 for v in $verbs; do
 	case $v in system) continue ;; esac
 	run skiff "$v" --help

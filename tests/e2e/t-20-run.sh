@@ -44,6 +44,10 @@ like "$OUT" "80/tcp -> 127.0.0.1:$port" "port lists the forward"
 	not_ok "forwarded port listens"
 run skiff ps --format json
 like "$OUT" '"State": "running"' "ps --format json"
+# The monitor's --rm step (an internal verb) never removes a live VM.
+fail_clearly "__autoremove refuses a running VM" 1 "VM 't1' has not exited" skiff __autoremove "$id" 0
+run skiff ps -q --no-trunc
+like "$OUT" "$id" "t1 is still there"
 
 check "a second VM of the same image, --console-log" skiff run -d --name t2 --console-log "$TMP/t2.console" tiny
 check "both answer over SSH" skiff exec t2 -- hostname
@@ -106,6 +110,9 @@ printf '#!/bin/sh\necho "qemu-system-x86_64: -blockdev foo: simulated failure" >
 chmod +x "$TMP/badqemu"
 SKIFF_QEMU=$TMP/badqemu fail_clearly "qemu failing to start shows its stderr" 125 "simulated failure" \
 	skiff run -d --accel tcg tiny
+mkdir "$TMP/lonely" && cp "$SKIFF" "$TMP/lonely/skiff"
+fail_clearly "skiff-monitor missing beside skiff" 125 "the VM monitor '$TMP/lonely/skiff-monitor'" \
+	"$TMP/lonely/skiff" --root "$TMP/root" run -d --accel tcg tiny
 fail_clearly "a VM that never reaches SSH within --wait" 1 "did not answer on SSH within 3 s" \
 	skiff run -d --name nossh --network none --wait 3 tiny
 check "rm -f nossh" skiff rm -f nossh
