@@ -33,6 +33,12 @@ PACKAGES=(
 	debootstrap
 	lz4
 	dpkg-dev
+	# a BIOS-bootable disk of the tiny guest (tests/guest/build-bios.sh)
+	syslinux
+	syslinux-common
+	mtools
+	dosfstools
+	fdisk
 	# store
 	ostree
 	# registries and end-to-end tests
