@@ -416,3 +416,19 @@ sk_runner_wait_ssh (const char *root, SkVm *vm, guint timeout_s, GError **error)
   return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "VM '%s' did not answer on SSH within %u s (%s)",
                       vm->name, timeout_s, last ? last : "no attempt"), FALSE;
 }
+
+/* ---- pausing (commit --pause) ---- */
+
+gboolean
+sk_runner_pause (const char *root, SkVm *vm, gboolean pause, GError **error)
+{
+  g_autoptr (SkQmp) q = vm_qmp (root, vm, 5000, error);
+  if (q == NULL)
+    return FALSE;
+  /* qemu drains and flushes every disk before "stop" answers, so the
+   * overlay on disk is whole while the CPUs are paused. */
+  gboolean ok = pause ? sk_qmp_stop (q, error) : sk_qmp_cont (q, error);
+  if (!ok)
+    g_prefix_error (error, "%s VM '%s': ", pause ? "pausing" : "resuming", vm->name);
+  return ok;
+}

@@ -57,6 +57,9 @@ gboolean sk_runner_auto_remove (SkStore *store, const char *id, GError **error);
 gboolean sk_runner_stop (const char *store_root, SkVm *vm, guint timeout_s, GError **error);
 /* Sends @sig to qemu and waits for the monitor to record the exit. */
 gboolean sk_runner_kill (const char *store_root, SkVm *vm, int sig, GError **error);
+/* Pauses (@pause) or resumes a running VM's CPUs over QMP; a paused VM's
+ * disks are flushed, so its overlay can be read consistently. */
+gboolean sk_runner_pause (const char *store_root, SkVm *vm, gboolean pause, GError **error);
 /* Removes a VM (refuses a running one unless @force, which kills it). */
 gboolean sk_runner_remove (SkStore *store, SkVm *vm, gboolean force, GError **error);
 /* Blocks until the VM has exited; returns its exit code. */

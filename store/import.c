@@ -1,5 +1,6 @@
 /* skiff — skiff import: a disk file becomes a one-layer image. */
 #include "store/import.h"
+#include "store/build.h"
 #include "store/store-private.h"
 #include "store/diskcheck.h"
 #include "store/qcow2.h"
@@ -15,42 +16,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static char *
-now_rfc3339 (void)
-{
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-static SkStoreBlob *
-store_file (SkStore *store, const char *path, const char *dir, const char *suffix, char **out_digest,
-            GError **error)
-{
-  sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return sk_error_from_errno (error, errno, "opening '%s'", path), NULL;
-  SkStoreBlob *b = sk_store_write_blob (store, fd, dir, suffix, NULL, out_digest, error);
-  if (b == NULL)
-    g_prefix_error (error, "storing '%s': ", path);
-  return b;
-}
-
-static SkDescriptor *
-disk_descriptor (const char *diff_id, guint64 size)
-{
-  SkDescriptor *d = sk_descriptor_new (SK_MEDIA_TYPE_DISK_QCOW2, diff_id, size);
-  g_autofree char *sz = g_strdup_printf ("%" G_GUINT64_FORMAT, size);
-  sk_descriptor_set_annotation (d, SK_ANNOTATION_DISK_DIFF_ID, diff_id);
-  sk_descriptor_set_annotation (d, SK_ANNOTATION_DISK_SIZE, sz);
-  return d;
-}
-
-static GBytes *
-build_config (const SkImportOptions *opts, const char *disk, const char *diff_id, guint64 virtual_size,
-              GError **error)
+static SkConfig *
+build_config (const SkImportOptions *opts, const char *disk, const char *diff_id, guint64 virtual_size)
 {
   g_autoptr (SkConfig) c = sk_config_new ();
-  g_autofree char *created = now_rfc3339 ();
+  g_autofree char *created = sk_store_now_rfc3339 ();
   g_autofree char *base = g_path_get_basename (disk);
   g_autofree char *by = g_strdup_printf ("skiff import %s", base);
   c->created = g_strdup (created);
@@ -66,7 +36,7 @@ build_config (const SkImportOptions *opts, const char *disk, const char *diff_id
     c->cpus = opts->cpus;
   c->user = g_strdup (opts->user);
   sk_config_add_history (c, created, by, "imported", FALSE);
-  return sk_config_serialize (c, error);
+  return g_steal_pointer (&c);
 }
 
 /* Stores the boot blobs; appends their descriptors and blobs. */
@@ -81,7 +51,7 @@ store_boot_blobs (SkStore *store, const SkImportOptions *opts, GPtrArray *descs,
       if (files[i] == NULL)
         continue;
       g_autofree char *digest = NULL;
-      SkStoreBlob *b = store_file (store, files[i], "boot", NULL, &digest, error);
+      SkStoreBlob *b = sk_store_write_file (store, files[i], "boot", NULL, &digest, error);
       if (b == NULL)
         return FALSE;
       g_ptr_array_add (blobs, b);
@@ -116,7 +86,7 @@ sk_store_import_disk (SkStore *store, const char *disk, const SkImportOptions *o
   if (layer_path == NULL)
     return NULL;
   g_autofree char *diff_id = NULL;
-  g_autoptr (SkStoreBlob) layer = store_file (store, layer_path, "layers", ".qcow2", &diff_id, error);
+  g_autoptr (SkStoreBlob) layer = sk_store_write_file (store, layer_path, "layers", ".qcow2", &diff_id, error);
   if (scratch)
     (void) unlink (scratch);
   if (layer == NULL)
@@ -130,29 +100,11 @@ sk_store_import_disk (SkStore *store, const char *disk, const SkImportOptions *o
 
   g_autoptr (GPtrArray) descs = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_descriptor_free);
   g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_store_blob_free);
-  g_ptr_array_add (descs, disk_descriptor (diff_id, layer->size));
+  g_ptr_array_add (descs, sk_store_disk_descriptor (diff_id, layer->size));
   g_ptr_array_add (blobs, g_steal_pointer (&layer));
   if (!store_boot_blobs (store, opts, descs, blobs, error))
     return NULL;
 
-  g_autoptr (GBytes) config = build_config (opts, disk, diff_id, virtual_size, error);
-  if (config == NULL)
-    return NULL;
-  gsize clen;
-  const void *cdata = g_bytes_get_data (config, &clen);
-  g_autofree char *cdigest = sk_digest_bytes (SK_DIGEST_SHA256, cdata, clen);
-  g_autoptr (SkDescriptor) cdesc = sk_descriptor_new (SK_MEDIA_TYPE_VM_CONFIG, cdigest, clen);
-  g_autoptr (SkManifest) m = sk_manifest_new_skiff (cdesc, descs, NULL, error);
-  if (m == NULL)
-    return NULL;
-  char *digest = sk_store_commit_image (store, m->raw, config, blobs, tag, error);
-  if (digest == NULL)
-    return NULL;
-  g_autoptr (SkStoreImage) img = sk_store_lookup (store, digest, NULL);
-  if (img && !sk_store_checkout (store, img, error))
-    {
-      g_free (digest);
-      return NULL;
-    }
-  return digest;
+  g_autoptr (SkConfig) config = build_config (opts, disk, diff_id, virtual_size);
+  return sk_store_build_image (store, config, descs, blobs, tag, error);
 }

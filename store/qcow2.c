@@ -370,8 +370,10 @@ read_backing_name (const Header *h, char **out_name, GError **error)
   return TRUE;
 }
 
+/* @any_name: skiff made the disk itself (a VM's overlay), so its backing
+ * file is a path, compared exactly, rather than a layer name. */
 static gboolean
-check_backing (const Header *h, const char *backing, const char *expected, GError **error)
+check_backing (const Header *h, const char *backing, const char *expected, gboolean any_name, GError **error)
 {
   if (backing == NULL)
     {
@@ -380,7 +382,7 @@ check_backing (const Header *h, const char *backing, const char *expected, GErro
       return TRUE;
     }
   g_autoptr (GError) local = NULL;
-  if (!sk_qcow2_check_backing_name (backing, &local))
+  if (!any_name && !sk_qcow2_check_backing_name (backing, &local))
     return sk_disk_invalid (error, h->display, "%s", local->message);
   if (expected == NULL)
     return sk_disk_invalid (error, h->display, "has a backing file '%s' where none is allowed", backing);
@@ -426,12 +428,10 @@ check_header (Header *h, GError **error)
          && check_tables (h, error) && parse_extensions (h, error);
 }
 
-gboolean
-sk_qcow2_validate_fd (int fd, const char *display, const char *expected_backing, SkQcow2Info *out_info,
-                      GError **error)
+static gboolean
+validate_fd (int fd, const char *display, const char *expected_backing, gboolean any_name, SkQcow2Info *out_info,
+             GError **error)
 {
-  if (expected_backing != NULL && !sk_qcow2_check_backing_name (expected_backing, error))
-    return g_prefix_error (error, "expected "), FALSE;
   struct stat st;
   if (fstat (fd, &st) < 0)
     return sk_error_from_errno (error, errno, "reading '%s'", display);
@@ -445,7 +445,7 @@ sk_qcow2_validate_fd (int fd, const char *display, const char *expected_backing,
   if (!check_header (&h, error))
     return FALSE;
   g_autofree char *backing = NULL;
-  if (!read_backing_name (&h, &backing, error) || !check_backing (&h, backing, expected_backing, error))
+  if (!read_backing_name (&h, &backing, error) || !check_backing (&h, backing, expected_backing, any_name, error))
     return FALSE;
   if (out_info == NULL)
     return TRUE;
@@ -459,12 +459,30 @@ sk_qcow2_validate_fd (int fd, const char *display, const char *expected_backing,
 }
 
 gboolean
+sk_qcow2_validate_fd (int fd, const char *display, const char *expected_backing, SkQcow2Info *out_info,
+                      GError **error)
+{
+  if (expected_backing != NULL && !sk_qcow2_check_backing_name (expected_backing, error))
+    return g_prefix_error (error, "expected "), FALSE;
+  return validate_fd (fd, display, expected_backing, FALSE, out_info, error);
+}
+
+gboolean
 sk_qcow2_validate (const char *path, const char *expected_backing, SkQcow2Info *out_info, GError **error)
 {
   sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return sk_error_from_errno (error, errno, "opening '%s'", path);
   return sk_qcow2_validate_fd (fd, path, expected_backing, out_info, error);
+}
+
+gboolean
+sk_qcow2_validate_overlay (const char *path, const char *expected_path, SkQcow2Info *out_info, GError **error)
+{
+  sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", path);
+  return validate_fd (fd, path, expected_path, TRUE, out_info, error);
 }
 
 /* ---- qemu-img's opinion ---- */

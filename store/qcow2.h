@@ -69,6 +69,13 @@ gboolean sk_qcow2_validate_fd (int fd, const char *display, const char *expected
 gboolean sk_qcow2_validate (const char *path, const char *expected_backing, SkQcow2Info *out_info,
                             GError **error);
 
+/* The same rules for a disk skiff made itself on a path it chose (a VM's
+ * overlay on "../../layers/<hex>.qcow2"): the backing file must be exactly
+ * @expected_path (format qcow2) instead of a layer name.  @path itself
+ * must not be a symlink. */
+gboolean sk_qcow2_validate_overlay (const char *path, const char *expected_path, SkQcow2Info *out_info,
+                                    GError **error);
+
 /* @path as a qemu command-line file name: "./" is put before a relative
  * path so a ':' in it is never read as a protocol ("nbd:", "json:"). */
 char *sk_qcow2_qemu_path (const char *path);

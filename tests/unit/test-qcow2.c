@@ -4,6 +4,7 @@
  * patched byte by byte for the hostile cases. */
 #include "store/qcow2.h"
 #include "store/diskfmt.h"
+#include "store/layer.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -747,6 +748,49 @@ test_other_formats_convert (void)
   assert_unconvertible ("c.vdi", SK_DISK_FORMAT_VHDX, "content is vdi, not vhdx");
 }
 
+/* A VM overlay names its parent by path; commit accepts exactly that path. */
+static void
+test_overlay (void)
+{
+  g_autofree char *parent = g_strconcat ("../../layers/", layer_name ('b'), NULL);
+  qimg ("create", "-q", "-f", "qcow2", "-b", parent, "-F", "qcow2", "-u", "overlay.qcow2", "1G", NULL);
+  g_autofree char *path = tpath ("overlay.qcow2");
+  g_auto (SkQcow2Info) info = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sk_qcow2_validate_overlay (path, parent, &info, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (info.backing_file, ==, parent);
+  /* elsewhere: another layer, an absolute path, none at all */
+  g_autofree char *other = g_strconcat ("../../layers/", layer_name ('c'), NULL);
+  g_assert_false (sk_qcow2_validate_overlay (path, other, NULL, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
+  g_assert_nonnull (strstr (error->message, "is not the expected"));
+  g_clear_error (&error);
+  g_assert_false (sk_qcow2_validate_overlay (path, NULL, NULL, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
+  g_clear_error (&error);
+  /* the layer rule still holds for layers */
+  assert_refused ("overlay.qcow2", layer_name ('b'), "contains '..'");
+  /* a symlinked overlay is not followed */
+  g_autofree char *link = tpath ("overlay-link.qcow2");
+  g_assert_cmpint (symlink (path, link), ==, 0);
+  g_assert_false (sk_qcow2_validate_overlay (link, parent, NULL, &error));
+  g_assert_nonnull (error);
+}
+
+static void
+test_layer_convert_argv (void)
+{
+  g_auto (GStrv) a = sk_layer_convert_argv ("../v/overlay.qcow2", "ab.qcow2", "qcow2", "/s/tmp/layer.qcow2");
+  const char *want[] = { "qemu-img", "convert", "-q", "-U", "-f", "qcow2", "-O", "qcow2", "-B", "ab.qcow2",
+                         "-F", "qcow2", "./../v/overlay.qcow2", "/s/tmp/layer.qcow2", NULL };
+  g_assert_cmpstrv (a, want);
+  g_auto (GStrv) b = sk_layer_convert_argv ("top:x.qcow2", NULL, "raw", "out.raw");
+  const char *want_b[] = { "qemu-img", "convert", "-q", "-U", "-f", "qcow2", "-O", "raw", "./top:x.qcow2",
+                           "./out.raw", NULL };
+  g_assert_cmpstrv (b, want_b);
+}
+
 static void
 test_convert_argv (void)
 {
@@ -842,6 +886,8 @@ main (int argc, char **argv)
   g_test_add_func ("/diskfmt/vmdk-sparse", test_vmdk_sparse);
   g_test_add_func ("/diskfmt/other-formats-convert", test_other_formats_convert);
   g_test_add_func ("/diskfmt/convert-argv", test_convert_argv);
+  g_test_add_func ("/qcow2/overlay", test_overlay);
+  g_test_add_func ("/layer/convert-argv", test_layer_convert_argv);
   g_test_add_func ("/diskfmt/qemu-img-opinion", test_diskfmt_qemu_img_opinion);
 
   int rc = g_test_run ();
