@@ -17,6 +17,7 @@
 #define MAX_REDIRECTS 10L
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define HASH_CHUNK (1 << 20)
+#define SPARSE_BLOCK 4096 /* zero blocks of this size (the file system's) become holes */
 
 struct _SkHttp {
   CURL *curl;
@@ -241,21 +242,63 @@ start_body (Transfer *t)
 }
 
 static gboolean
+pwrite_all (int fd, const char *data, gsize len, guint64 offset)
+{
+  while (len > 0)
+    {
+      ssize_t n = pwrite (fd, data, len, offset);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      data += n;
+      len -= n;
+      offset += n;
+    }
+  return TRUE;
+}
+
+static gboolean
+is_zero (const char *data, gsize len)
+{
+  static const char zeros[SPARSE_BLOCK];
+  return memcmp (data, zeros, len) == 0;
+}
+
+/* Writes @len bytes at @offset, leaving holes for whole blocks of zeros
+ * (disk layers hold many): a download only ever writes past what it kept,
+ * where the file is a hole already, and download_finish sets the final
+ * size.  FALSE with errno on failure. */
+static gboolean
+write_sparse (int fd, const char *data, gsize len, guint64 offset)
+{
+  gsize start = 0; /* of the bytes not written yet */
+  gsize pos = 0;
+  while (pos < len)
+    {
+      guint64 at = offset + pos;
+      gsize block = SPARSE_BLOCK - (at % SPARSE_BLOCK);
+      if (block > len - pos)
+        block = len - pos;
+      if (block == SPARSE_BLOCK && is_zero (data + pos, block))
+        {
+          if (pos > start && !pwrite_all (fd, data + start, pos - start, offset + start))
+            return FALSE;
+          start = pos + block;
+        }
+      pos += block;
+    }
+  return pos <= start || pwrite_all (fd, data + start, pos - start, offset + start);
+}
+
+static gboolean
 write_to_fd (Transfer *t, const char *data, gsize len)
 {
   if (t->dl->max_size && t->offset + len > t->dl->max_size)
     return g_set_error (&t->write_error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "more than the expected %" G_GUINT64_FORMAT " bytes", t->dl->max_size), FALSE;
-  gsize done = 0;
-  while (done < len)
-    {
-      ssize_t n = pwrite (t->fd, data + done, len - done, t->offset + done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return sk_error_from_errno (&t->write_error, errno, "writing the download");
-      done += n;
-    }
+  if (!write_sparse (t->fd, data, len, t->offset))
+    return sk_error_from_errno (&t->write_error, errno, "writing the download");
   sk_hasher_update (t->hasher, data, len);
   t->offset += len;
   if (t->dl->progress)
@@ -600,17 +643,24 @@ download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, 
   return TRUE;
 }
 
-/* Hands a finished download's outcome over. */
+/* Hands a finished download's outcome over; the file gets its full size
+ * (skipped zeros at its end are a hole too). */
 static SkHttpResponse *
-download_result (Transfer *t, SkHttpResponse *resp, char **out_digest, guint64 *out_size)
+download_result (Transfer *t, SkHttpResponse *resp, char **out_digest, guint64 *out_size, GError **error)
 {
-  if (resp && resp->status >= 200 && resp->status < 300)
+  if (resp == NULL || resp->status < 200 || resp->status > 299)
+    return resp;
+  struct stat st;
+  if (fstat (t->fd, &st) < 0 || ((guint64) st.st_size < t->offset && ftruncate (t->fd, t->offset) < 0))
     {
-      if (out_size)
-        *out_size = t->offset;
-      if (out_digest)
-        *out_digest = sk_hasher_finish (t->hasher);
+      sk_http_response_free (resp);
+      return sk_error_from_errno (error, errno, "%s %s: extending the download", t->req->method ? t->req->method : "GET",
+                                  t->req->url), NULL;
     }
+  if (out_size)
+    *out_size = t->offset;
+  if (out_digest)
+    *out_digest = sk_hasher_finish (t->hasher);
   return resp;
 }
 
@@ -621,7 +671,7 @@ sk_http_download (SkHttp *http, const SkHttpRequest *req, int fd, const SkHttpDo
   Transfer t;
   SkHttpResponse *resp = NULL;
   if (download_init (&t, http, http->curl, req, fd, opts, error))
-    resp = download_result (&t, transfer_run (&t, error), out_digest, out_size);
+    resp = download_result (&t, transfer_run (&t, error), out_digest, out_size, error);
   transfer_clear (&t);
   return resp;
 }
@@ -639,7 +689,7 @@ multi_item_done (MultiItem *item, CURLcode code)
 {
   SkHttpDownloadJob *job = item->job;
   SkHttpResponse *resp = transfer_result (&item->t, code, &job->error);
-  job->resp = download_result (&item->t, resp, &job->digest, &job->size);
+  job->resp = download_result (&item->t, resp, &job->digest, &job->size, &job->error);
 }
 
 /* Takes the finished transfers off @multi: done, or waiting to try again. */

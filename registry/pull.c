@@ -471,12 +471,16 @@ store_disk (Item *it, const char *parent_diff_id, GError **error)
   sk_autofd int fd = unpack_layer (p, d, it->fd, &files, &qcow2, error);
   if (fd < 0 || !sk_qcow2_verify (qcow2, backing, NULL, error))
     return FALSE;
-  g_autoptr (SkStoreBlob) blob = sk_store_write_blob (p->store, fd, "layers", ".qcow2", diff_id, NULL, error);
+  /* The verified file itself becomes the stored layer (no copy). */
+  g_autoptr (SkStoreBlob) blob = sk_store_adopt_blob (p->store, fd, qcow2, "layers", ".qcow2", diff_id, error);
   if (blob == NULL)
     return FALSE;
-  /* The stored copy is what qemu will open: it must pass the same checks. */
+  /* The stored copy is what qemu will open: when it is another file (the
+   * store had the content already) it must pass the same checks. */
   g_autofree char *stored = sk_store_blob_path (p->store, blob);
-  if (!sk_qcow2_verify (stored, backing, NULL, error))
+  struct stat a, b;
+  gboolean same = fstat (fd, &a) == 0 && stat (stored, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  if (!same && !sk_qcow2_verify (stored, backing, NULL, error))
     return g_prefix_error (error, "the stored copy changed: "), FALSE;
   g_ptr_array_add (p->blobs, g_steal_pointer (&blob));
   return TRUE;
@@ -487,7 +491,7 @@ static gboolean
 store_boot (Item *it, GError **error)
 {
   g_auto (LayerFiles) files = { .partial = g_strdup (it->path) };
-  SkStoreBlob *blob = sk_store_write_blob (it->p->store, it->fd, "boot", NULL, it->d->digest, NULL, error);
+  SkStoreBlob *blob = sk_store_adopt_blob (it->p->store, it->fd, it->path, "boot", NULL, it->d->digest, error);
   if (blob == NULL)
     return FALSE;
   g_ptr_array_add (it->p->blobs, blob);

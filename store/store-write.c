@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <gio/gunixinputstream.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (1 << 20)
@@ -254,9 +255,35 @@ write_trusted (SkStore *store, int fd, guint64 size, const char *object, GError 
   return ostree_repo_write_content_trusted (store->repo, object, content, len, NULL, error);
 }
 
-SkStoreBlob *
-sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
-                     const char *expected_digest, char **out_digest, GError **error)
+/* Makes the file @fd (at @path, in the store's filesystem) the repository
+ * object @object without copying it: ostree's bare-user metadata goes
+ * into its xattr and its mode, as ostree would write them, and it is
+ * linked under its object name (already there: nothing to do). */
+static gboolean
+adopt_object (SkStore *store, int fd, const char *path, const char *object, GError **error)
+{
+  g_autoptr (GVariant) meta = g_variant_ref_sink (
+      g_variant_new ("(uuu@a(ayay))", GUINT32_TO_BE (0), GUINT32_TO_BE (0), GUINT32_TO_BE (SK_BLOB_MODE),
+                     g_variant_new_array (G_VARIANT_TYPE ("(ayay)"), NULL, 0)));
+  if (fsetxattr (fd, "user.ostreemeta", g_variant_get_data (meta), g_variant_get_size (meta), 0) < 0)
+    return sk_error_from_errno (error, errno, "setting the metadata of '%s'", path);
+  if (fchmod (fd, (SK_BLOB_MODE & (S_IFREG | 0775)) | S_IRUSR) < 0)
+    return sk_error_from_errno (error, errno, "chmod '%s'", path);
+  int repo_dfd = ostree_repo_get_dfd (store->repo);
+  g_autofree char *objdir = g_strdup_printf ("objects/%c%c", object[0], object[1]);
+  if (mkdirat (repo_dfd, objdir, 0755) < 0 && errno != EEXIST)
+    return sk_error_from_errno (error, errno, "creating '%s'", objdir);
+  g_autofree char *objpath = sk_store_object_path (object);
+  if (linkat (AT_FDCWD, path, repo_dfd, objpath, 0) < 0 && errno != EEXIST)
+    return sk_error_from_errno (error, errno, "linking '%s' into the repository", path);
+  return TRUE;
+}
+
+/* sk_store_write_blob and sk_store_adopt_blob: @adopt_path is the file
+ * to take over, or NULL to copy. */
+static SkStoreBlob *
+store_blob (SkStore *store, int fd, const char *adopt_path, const char *dir, const char *suffix,
+            const char *expected_digest, char **out_digest, GError **error)
 {
   struct stat before, after;
   if (fstat (fd, &before) < 0)
@@ -283,18 +310,33 @@ sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix
   if (expected_digest && !g_str_equal (expected_digest, digest))
     return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "digest mismatch: expected '%s', got '%s'", expected_digest, digest), NULL;
-  if (!write_trusted (store, fd, before.st_size, object, error))
+  /* The bytes were read twice: refuse them if the file changed between
+   * (an adopted file is checked before its metadata changes its ctime). */
+  if (adopt_path && (fstat (fd, &after) < 0 || !same_file_state (&before, &after)))
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "the file changed while it was being stored"), NULL;
+  if (adopt_path ? !adopt_object (store, fd, adopt_path, object, error)
+                 : !write_trusted (store, fd, before.st_size, object, error))
     return NULL;
-  /* The bytes were read twice: refuse them if the file changed between. */
-  if (fstat (fd, &after) < 0)
-    return sk_error_from_errno (error, errno, "stat"), NULL;
-  if (!same_file_state (&before, &after))
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "the file changed while it was being stored"),
-           NULL;
+  if (!adopt_path && (fstat (fd, &after) < 0 || !same_file_state (&before, &after)))
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "the file changed while it was being stored"), NULL;
   g_autofree char *path = blob_tree_path (dir, digest, suffix);
   if (out_digest)
     *out_digest = g_steal_pointer (&digest);
   return blob_new (path, object, before.st_size);
+}
+
+SkStoreBlob *
+sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
+                     const char *expected_digest, char **out_digest, GError **error)
+{
+  return store_blob (store, fd, NULL, dir, suffix, expected_digest, out_digest, error);
+}
+
+SkStoreBlob *
+sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *dir, const char *suffix,
+                     const char *expected_digest, GError **error)
+{
+  return store_blob (store, fd, path, dir, suffix, expected_digest, NULL, error);
 }
 
 char *

@@ -58,6 +58,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkStoreBlob, sk_store_blob_free)
 SkStoreBlob *sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
                                   const char *expected_digest, char **out_digest, GError **error);
 
+/* Like sk_store_write_blob, but takes the file itself instead of a copy:
+ * @path (open as @fd) must be a file on the store's filesystem (its tmp
+ * directory) that nothing else writes to; it becomes read-only and is
+ * linked into the repository (the caller still removes @path). */
+SkStoreBlob *sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *dir, const char *suffix,
+                                  const char *expected_digest, GError **error);
+
 /* The absolute path of the repository file holding @blob (read-only). */
 char *sk_store_blob_path (SkStore *store, const SkStoreBlob *blob);
 
