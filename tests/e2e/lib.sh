@@ -550,7 +550,7 @@ registry_push_blob() {
 	sep='?'
 	[[ $location == *\?* ]] && sep='&'
 	HTTP_STATUS=$(curl -sS -D "$TMP/.headers" -o "$TMP/.body" -w '%{http_code}' -X PUT \
-		"${REG_AUTH[@]}" -H 'Content-Type: application/octet-stream' --data-binary "@$file" \
+		"${REG_AUTH[@]}" -H 'Content-Type: application/octet-stream' -T "$file" \
 		"$location${sep}digest=$BLOB_DIGEST")
 	_sk_read_response
 	[ "$HTTP_STATUS" = 201 ]
@@ -609,15 +609,16 @@ proxy_rules() {
 	printf '{"rules":[%s]}\n' "$*" >"$PROXY_CONTROL.tmp" && mv "$PROXY_CONTROL.tmp" "$PROXY_CONTROL"
 }
 
-# proxy_bytes SUBSTRING: body bytes the proxy sent for requests whose path
-# contains SUBSTRING, since the log was last emptied (: >"$PROXY_LOG").
+# proxy_bytes SUBSTRING [FIELD]: body bytes the proxy sent (FIELD bytes) or
+# forwarded to the registry (FIELD up) for requests whose path contains
+# SUBSTRING, since the log was last emptied (: >"$PROXY_LOG").
 proxy_bytes() {
 	node -e '
-		const [log, sub] = process.argv.slice(1);
+		const [log, sub, field] = process.argv.slice(1);
 		let n = 0;
 		for (const l of require("fs").readFileSync(log, "utf8").split("\n"))
-			if (l && JSON.parse(l).path.includes(sub)) n += JSON.parse(l).bytes;
-		console.log(n);' "$PROXY_LOG" "$1"
+			if (l && JSON.parse(l).path.includes(sub)) n += JSON.parse(l)[field];
+		console.log(n);' "$PROXY_LOG" "$1" "${2:-bytes}"
 }
 
 # ---------------------------------------------------------------- TLS

@@ -35,7 +35,8 @@
 //
 // Every request is logged as one JSON line to --log when it ends: t0 and t1
 // (when it came and ended, ms since the epoch), method, path, range,
-// status, action, bytes (body bytes sent to the client).
+// status, action, bytes (body bytes sent to the client), up (request body
+// bytes forwarded to the registry).
 
 'use strict';
 
@@ -210,13 +211,14 @@ function forward(req, res, rule, entry) {
     if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' });
     res.end('upstream: ' + e.message);
   });
+  req.on('data', (chunk) => { entry.up += chunk.length; });
   req.pipe(up);
 }
 
 const server = http.createServer((req, res) => {
   const rule = pickRule(req);
   const entry = { t0: Date.now(), method: req.method, path: req.url, range: req.headers.range || null,
-                  action: rule ? rule.action : null, status: 0, bytes: 0 };
+                  action: rule ? rule.action : null, status: 0, bytes: 0, up: 0 };
   if (rule && (rule.action === 'status' || rule.action === 'redirect')) {
     req.resume();
     answerDirectly(req, res, rule, entry);

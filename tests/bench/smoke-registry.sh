@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Smoke test of tests/bench/registry.sh for `make check-slow`: the benchmark
+# runs with 32 MiB images, once, in well under a minute, and every
+# measurement comes out as a number.  The table is printed as TAP
+# diagnostics.  Timing targets are NOT asserted here; the two that are not
+# timings are: a second push uploads no layer bytes, and a pull through a
+# connection dropped at 60 % fetches at most 1.1x the layer.
+. "$(dirname "$0")/../e2e/lib.sh"
+
+require_cmd docker-registry skopeo node curl qemu-img qemu-io python3 ostree
+
+BENCH=$SK_E2E_LIB_DIR/../bench/registry.sh
+TSV=$TMP/results.tsv
+
+# value KEY: what registry.sh recorded for KEY.
+value() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV"; }
+
+# is_number KEY: the value registry.sh recorded for KEY is a positive number.
+is_number() {
+	local v
+	v=$(value "$1")
+	if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
+		ok "$1 = $v"
+	else
+		not_ok "$1 is a positive number" "got: '$v'"
+	fi
+}
+
+KEYS=()
+for dir in pull push; do
+	for img in one three; do
+		KEYS+=("$dir.$img.skiff.s" "$dir.$img.skopeo.s" "$dir.$img.ratio")
+	done
+done
+KEYS+=(push.first.up.bytes resume.ratio)
+
+plan $((6 + ${#KEYS[@]}))
+start=$(date +%s)
+run env SKIFF="$SKIFF" SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" SK_BENCH_MIB=32 SK_BENCH_RUNS=1 "$BENCH"
+elapsed=$(($(date +%s) - start))
+if [ "$RC" -eq 0 ]; then
+	ok "registry.sh ran (${elapsed} s)"
+else
+	not_ok "registry.sh ran" "exit status: $RC" "stderr:" "$(_sk_tail "$ERR")"
+fi
+diag "$OUT"
+like "$OUT" '\| pull, single layer \| [0-9.]+ s \([0-9]+ MiB/s\) \| [0-9.]+ s' "the table has the single-layer pull row"
+like "$OUT" '\| push, 3 layers \| [0-9.]+ s' "the table has the 3-layer push row"
+for key in "${KEYS[@]}"; do
+	is_number "$key"
+done
+is "$(value push.second.up.bytes)" 0 "a second push uploads no layer bytes"
+is "$(value resume.drops)" 1 "the proxy dropped the connection once"
+awk -v r="$(value resume.ratio)" 'BEGIN { exit !(r <= 1.1) }' && ok "the resumed pull fetched at most 1.1x the layer" ||
+	not_ok "the resumed pull fetched at most 1.1x the layer" "ratio: $(value resume.ratio)"
+done_testing
