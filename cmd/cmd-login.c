@@ -10,38 +10,16 @@
 #include <termios.h>
 #include <unistd.h>
 
-static gboolean opt_tls_verify = TRUE;
-static char *opt_authfile;
+static SkRegistryCliOptions opt_registry;
 static char *opt_username;
 static char *opt_password;
 static gboolean opt_password_stdin;
-
-static gboolean
-parse_tls_verify (const char *name, const char *value, gpointer data, GError **error)
-{
-  if (value == NULL || g_ascii_strcasecmp (value, "true") == 0)
-    opt_tls_verify = TRUE;
-  else if (g_ascii_strcasecmp (value, "false") == 0)
-    opt_tls_verify = FALSE;
-  else
-    return g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "invalid --tls-verify '%s': expected 'true' or 'false'", value), FALSE;
-  return TRUE;
-}
 
 static GOptionEntry login_entries[] = {
   { "username", 'u', 0, G_OPTION_ARG_STRING, &opt_username, "User name", "USER" },
   { "password", 'p', 0, G_OPTION_ARG_STRING, &opt_password, "Password (visible to other users: prefer --password-stdin)",
     "PASS" },
   { "password-stdin", 0, 0, G_OPTION_ARG_NONE, &opt_password_stdin, "Read the password from stdin", NULL },
-  { "authfile", 0, 0, G_OPTION_ARG_FILENAME, &opt_authfile, "Credentials file (auth.json format)", "FILE" },
-  { "tls-verify", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_tls_verify,
-    "Check the registry's TLS certificate (default true; false also allows plain http)", "BOOL" },
-  { NULL },
-};
-
-static GOptionEntry logout_entries[] = {
-  { "authfile", 0, 0, G_OPTION_ARG_FILENAME, &opt_authfile, "Credentials file (auth.json format)", "FILE" },
   { NULL },
 };
 
@@ -133,12 +111,13 @@ check_bearer (SkHttp *http, const char *header, const char *url, const char *bas
 static gboolean
 check_login (const char *registry, const char *user, const char *pass, GError **error)
 {
-  SkRegistryOptions ropts = { .tls_verify = opt_tls_verify, .authfile = "/dev/null" };
+  SkRegistryOptions ropts = { .tls_verify = opt_registry.tls_verify, .cert_dir = opt_registry.cert_dir,
+                              .authfile = "/dev/null" };
   g_autoptr (SkRegistryClient) client = sk_registry_client_new (registry, &ropts, error);
   const char *base = client ? sk_registry_client_base (client, error) : NULL;
   if (base == NULL)
     return FALSE;
-  g_autoptr (SkHttp) http = sk_http_new (opt_tls_verify, NULL, error);
+  g_autoptr (SkHttp) http = sk_http_new (opt_registry.tls_verify, opt_registry.cert_dir, error);
   if (http == NULL)
     return FALSE;
   g_autofree char *url = g_strconcat (base, "/v2/", NULL);
@@ -165,8 +144,9 @@ check_login (const char *registry, const char *user, const char *pass, GError **
 int
 sk_cmd_login (int argc, char **argv, GError **error)
 {
-  if (!sk_cmd_parse ("login", "REGISTRY", "Check credentials against a registry and store them.", login_entries,
-                     &argc, &argv, error)
+  if (!sk_cmd_parse_registry ("login", "REGISTRY", "Check credentials against a registry and store them.",
+                              login_entries, &opt_registry, SK_REGISTRY_CLI_ALL | SK_REGISTRY_CLI_AUTHFILE_NEW,
+                              &argc, &argv, error)
       || !sk_cmd_check_args ("login", argc, 1, 1, error))
     return SK_CMD_FAILED;
   if (opt_password && opt_password_stdin)
@@ -178,7 +158,7 @@ sk_cmd_login (int argc, char **argv, GError **error)
     return SK_CMD_FAILED;
   if (!check_login (argv[1], user, pass, error))
     return g_prefix_error (error, "login to '%s': ", argv[1]), SK_CMD_FAILED;
-  SkCredentialsOptions copts = { .authfile = opt_authfile };
+  SkCredentialsOptions copts = { .authfile = opt_registry.authfile };
   gboolean ok = sk_credentials_store (&copts, argv[1], user, pass, error);
   explicit_bzero (pass, strlen (pass));
   if (!ok)
@@ -190,11 +170,12 @@ sk_cmd_login (int argc, char **argv, GError **error)
 int
 sk_cmd_logout (int argc, char **argv, GError **error)
 {
-  if (!sk_cmd_parse ("logout", "REGISTRY", "Remove the stored credentials of a registry.", logout_entries, &argc,
-                     &argv, error)
+  if (!sk_cmd_parse_registry ("logout", "REGISTRY", "Remove the stored credentials of a registry.", NULL,
+                              &opt_registry, SK_REGISTRY_CLI_AUTHFILE | SK_REGISTRY_CLI_AUTHFILE_NEW, &argc, &argv,
+                              error)
       || !sk_cmd_check_args ("logout", argc, 1, 1, error))
     return SK_CMD_FAILED;
-  SkCredentialsOptions copts = { .authfile = opt_authfile };
+  SkCredentialsOptions copts = { .authfile = opt_registry.authfile };
   if (!sk_credentials_erase (&copts, argv[1], error))
     return SK_CMD_FAILED;
   printf ("Removed login credentials for %s\n", argv[1]);

@@ -9,31 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static gboolean opt_tls_verify = TRUE;
-static char *opt_authfile;
-static char *opt_cert_dir;
+static SkRegistryCliOptions opt_registry;
 static char *opt_platform;
 static gboolean opt_quiet;
 
-static gboolean
-parse_tls_verify (const char *name, const char *value, gpointer data, GError **error)
-{
-  if (value == NULL || g_ascii_strcasecmp (value, "true") == 0)
-    opt_tls_verify = TRUE;
-  else if (g_ascii_strcasecmp (value, "false") == 0)
-    opt_tls_verify = FALSE;
-  else
-    return g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "invalid --tls-verify '%s': expected 'true' or 'false'", value), FALSE;
-  return TRUE;
-}
-
 static GOptionEntry entries[] = {
-  { "tls-verify", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_tls_verify,
-    "Check the registry's TLS certificate (default true; false also allows plain http)", "BOOL" },
-  { "authfile", 0, 0, G_OPTION_ARG_FILENAME, &opt_authfile, "Credentials file (auth.json format)", "FILE" },
-  { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cert_dir,
-    "Certificates for the registry: *.crt CAs, *.cert/*.key client pair", "DIR" },
   { "platform", 0, 0, G_OPTION_ARG_STRING, &opt_platform, "Image to pick from an index (default linux/host)",
     "OS/ARCH[/VARIANT]" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress, only the digest", NULL },
@@ -199,20 +179,18 @@ parse_platform (const char *text, GStrv *parts, SkPullOptions *opts, GError **er
 int
 sk_cmd_pull (int argc, char **argv, GError **error)
 {
-  if (!sk_cmd_parse ("pull", "NAME[:TAG|@DIGEST]",
+  if (!sk_cmd_parse_registry ("pull", "NAME[:TAG|@DIGEST]",
                      "Fetch an image from a registry into the store and print its digest.\n"
                      "Layers the store already has are not downloaded again; a broken\n"
                      "download resumes at the next pull.",
-                     entries, &argc, &argv, error)
+                     entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)
       || !sk_cmd_check_args ("pull", argc, 1, 1, error))
     return SK_CMD_FAILED;
-  SkPullOptions opts = { .tls_verify = opt_tls_verify, .authfile = opt_authfile, .cert_dir = opt_cert_dir };
+  SkPullOptions opts = { .tls_verify = opt_registry.tls_verify, .authfile = opt_registry.authfile,
+                         .cert_dir = opt_registry.cert_dir };
   g_auto (GStrv) platform = NULL;
   if (opt_platform && !parse_platform (opt_platform, &platform, &opts, error))
     return SK_CMD_FAILED;
-  if (opt_authfile && !g_file_test (opt_authfile, G_FILE_TEST_IS_REGULAR))
-    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "pull: --authfile '%s' does not exist", opt_authfile),
-           SK_CMD_FAILED;
   g_autofree char *expanded = sk_reference_expand_arch (argv[1]);
   g_autoptr (SkReference) ref = sk_reference_parse (expanded, error);
   if (ref == NULL)

@@ -8,30 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static gboolean opt_tls_verify = TRUE;
-static char *opt_authfile;
-static char *opt_cert_dir;
+static SkRegistryCliOptions opt_registry;
 static gboolean opt_quiet;
 
-static gboolean
-parse_tls_verify (const char *name, const char *value, gpointer data, GError **error)
-{
-  if (value == NULL || g_ascii_strcasecmp (value, "true") == 0)
-    opt_tls_verify = TRUE;
-  else if (g_ascii_strcasecmp (value, "false") == 0)
-    opt_tls_verify = FALSE;
-  else
-    return g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "invalid --tls-verify '%s': expected 'true' or 'false'", value), FALSE;
-  return TRUE;
-}
-
 static GOptionEntry entries[] = {
-  { "tls-verify", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_tls_verify,
-    "Check the registry's TLS certificate (default true; false also allows plain http)", "BOOL" },
-  { "authfile", 0, 0, G_OPTION_ARG_FILENAME, &opt_authfile, "Credentials file (auth.json format)", "FILE" },
-  { "cert-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_cert_dir,
-    "Certificates for the registry: *.crt CAs, *.cert/*.key client pair", "DIR" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress, only the digest", NULL },
   { NULL },
 };
@@ -76,15 +56,12 @@ destination (const char *image, const char *dest, GError **error)
 int
 sk_cmd_push (int argc, char **argv, GError **error)
 {
-  if (!sk_cmd_parse ("push", "IMAGE [DESTINATION]",
+  if (!sk_cmd_parse_registry ("push", "IMAGE [DESTINATION]",
                      "Send a stored image to a registry and print its digest.\n"
                      "Blobs the registry already has are not uploaded again.",
-                     entries, &argc, &argv, error)
+                     entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)
       || !sk_cmd_check_args ("push", argc, 1, 2, error))
     return SK_CMD_FAILED;
-  if (opt_authfile && !g_file_test (opt_authfile, G_FILE_TEST_IS_REGULAR))
-    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "push: --authfile '%s' does not exist", opt_authfile),
-           SK_CMD_FAILED;
   g_autoptr (SkReference) dest = destination (argv[1], argc > 2 ? argv[2] : NULL, error);
   if (dest == NULL)
     return SK_CMD_FAILED;
@@ -94,7 +71,8 @@ sk_cmd_push (int argc, char **argv, GError **error)
   g_autoptr (SkStoreImage) img = sk_cmd_lookup_image (store, argv[1], error);
   if (img == NULL || (img->manifest == NULL && !sk_store_image_load (store, img, error)))
     return SK_CMD_FAILED;
-  SkPushOptions opts = { .tls_verify = opt_tls_verify, .authfile = opt_authfile, .cert_dir = opt_cert_dir,
+  SkPushOptions opts = { .tls_verify = opt_registry.tls_verify, .authfile = opt_registry.authfile,
+                         .cert_dir = opt_registry.cert_dir,
                          .progress = opt_quiet ? NULL : on_progress };
   SkPushStats stats = { 0 };
   g_autofree char *digest = NULL;

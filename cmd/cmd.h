@@ -39,6 +39,11 @@ gboolean sk_cmd_parse_format (const char *value, SkFormat *out, GError **error);
 gboolean sk_cmd_parse (const char *verb, const char *params, const char *summary,
                        const GOptionEntry *entries, int *argc, char ***argv, GError **error);
 
+/* sk_cmd_parse whose G_OPTION_ARG_CALLBACK entries get @user_data. */
+gboolean sk_cmd_parse_with_data (const char *verb, const char *params, const char *summary,
+                                 const GOptionEntry *entries, gpointer user_data, int *argc, char ***argv,
+                                 GError **error);
+
 /* Fails with a usage error unless min <= argc-1 <= max (max < 0: no limit). */
 gboolean sk_cmd_check_args (const char *verb, int argc, int min, int max, GError **error);
 
@@ -101,3 +106,29 @@ void sk_cmd_split_familiar (const char *full, char **out_repo, char **out_tag);
 
 /* "sha256:abcdef123456" -> "abcdef123456" (12 hex digits). */
 char *sk_cmd_short_id (const char *digest);
+
+/* ---- shared by the registry verbs (cmd/common-registry.c) ---- */
+
+/* The registry options podman's verbs share. */
+typedef struct {
+  gboolean tls_verify; /* --tls-verify[=BOOL], default TRUE */
+  char *authfile;      /* --authfile FILE, or NULL */
+  char *cert_dir;      /* --cert-dir DIR, or NULL */
+} SkRegistryCliOptions;
+
+typedef enum {
+  SK_REGISTRY_CLI_TLS_VERIFY = 1 << 0,
+  SK_REGISTRY_CLI_AUTHFILE = 1 << 1,
+  SK_REGISTRY_CLI_CERT_DIR = 1 << 2,
+  SK_REGISTRY_CLI_ALL = 0x7,
+  SK_REGISTRY_CLI_AUTHFILE_NEW = 1 << 3, /* --authfile may name a file still to be written */
+} SkRegistryCliFlags;
+
+/* sk_cmd_parse with the verb's own @entries followed by the registry
+ * options @flags names, stored into @ropts (initialised here: TLS checks
+ * on, no authfile, no cert dir).  Also fails (SK_ERROR_NOT_FOUND) when
+ * --authfile names no regular file (unless SK_REGISTRY_CLI_AUTHFILE_NEW)
+ * or --cert-dir no directory. */
+gboolean sk_cmd_parse_registry (const char *verb, const char *params, const char *summary,
+                                const GOptionEntry *entries, SkRegistryCliOptions *ropts, SkRegistryCliFlags flags,
+                                int *argc, char ***argv, GError **error);

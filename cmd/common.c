@@ -22,11 +22,22 @@ gboolean
 sk_cmd_parse (const char *verb, const char *params, const char *summary,
               const GOptionEntry *entries, int *argc, char ***argv, GError **error)
 {
+  return sk_cmd_parse_with_data (verb, params, summary, entries, NULL, argc, argv, error);
+}
+
+gboolean
+sk_cmd_parse_with_data (const char *verb, const char *params, const char *summary, const GOptionEntry *entries,
+                        gpointer user_data, int *argc, char ***argv, GError **error)
+{
   g_autofree char *usage = g_strdup_printf ("%s%s%s", verb, params ? " " : "", params ? params : "");
   g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
   g_option_context_set_summary (ctx, summary);
   if (entries)
-    g_option_context_add_main_entries (ctx, entries, NULL);
+    {
+      GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, user_data, NULL);
+      g_option_group_add_entries (group, entries);
+      g_option_context_set_main_group (ctx, group);
+    }
   g_option_context_set_strict_posix (ctx, FALSE);
   /* GOption's "Usage: skiff" uses the prgname; argv[0] is the verb. */
   if (!g_option_context_parse (ctx, argc, argv, error))
