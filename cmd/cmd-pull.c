@@ -176,6 +176,30 @@ parse_platform (const char *text, GStrv *parts, SkPullOptions *opts, GError **er
   return TRUE;
 }
 
+gboolean
+sk_cmd_pull_image (SkStore *store, const char *name, SkPullOptions *opts, gboolean quiet, char **out_digest,
+                   GError **error)
+{
+  g_autofree char *expanded = sk_reference_expand_arch (name);
+  g_autoptr (SkReference) ref = sk_reference_parse (expanded, error);
+  if (ref == NULL)
+    return FALSE;
+  if (ref->kind != SK_REFERENCE_REGISTRY)
+    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "pull: '%s' is not a registry reference", name),
+           FALSE;
+  g_autoptr (GPtrArray) bars = g_ptr_array_new_with_free_func ((GDestroyNotify) bar_free);
+  Progress pr = { .tty = isatty (STDERR_FILENO), .bars = bars };
+  opts->progress = quiet ? NULL : on_progress;
+  opts->progress_data = quiet ? NULL : &pr;
+  g_autofree char *full = sk_reference_to_string (ref);
+  gboolean ok = sk_registry_pull (store, ref, opts, out_digest, error);
+  opts->progress = NULL;
+  opts->progress_data = NULL;
+  if (!ok)
+    return g_prefix_error (error, "pulling '%s': ", full), FALSE;
+  return TRUE;
+}
+
 int
 sk_cmd_pull (int argc, char **argv, GError **error)
 {
@@ -191,30 +215,10 @@ sk_cmd_pull (int argc, char **argv, GError **error)
   g_auto (GStrv) platform = NULL;
   if (opt_platform && !parse_platform (opt_platform, &platform, &opts, error))
     return SK_CMD_FAILED;
-  g_autofree char *expanded = sk_reference_expand_arch (argv[1]);
-  g_autoptr (SkReference) ref = sk_reference_parse (expanded, error);
-  if (ref == NULL)
-    return SK_CMD_FAILED;
-  if (ref->kind != SK_REFERENCE_REGISTRY)
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "pull: '%s' is not a registry reference", argv[1]),
-           SK_CMD_FAILED;
   g_autoptr (SkStore) store = sk_cmd_open_store (error);
-  if (store == NULL)
-    return SK_CMD_FAILED;
-  g_autoptr (GPtrArray) bars = g_ptr_array_new_with_free_func ((GDestroyNotify) bar_free);
-  Progress pr = { .tty = isatty (STDERR_FILENO), .bars = bars };
-  if (!opt_quiet)
-    {
-      opts.progress = on_progress;
-      opts.progress_data = &pr;
-    }
   g_autofree char *digest = NULL;
-  g_autofree char *full = sk_reference_to_string (ref);
-  if (!sk_registry_pull (store, ref, &opts, &digest, error))
-    {
-      g_prefix_error (error, "pulling '%s': ", full);
-      return SK_CMD_FAILED;
-    }
+  if (store == NULL || !sk_cmd_pull_image (store, argv[1], &opts, opt_quiet, &digest, error))
+    return SK_CMD_FAILED;
   printf ("%s\n", digest);
   return 0;
 }

@@ -104,6 +104,13 @@ SkStoreImage *sk_cmd_lookup_image (SkStore *store, const char *name, GError **er
 /* The familiar "repository" and "tag" of a full reference string. */
 void sk_cmd_split_familiar (const char *full, char **out_repo, char **out_tag);
 
+/* Pulls the registry reference @name into @store with @opts, showing the
+ * progress on stderr unless @quiet (bars on a terminal, lines elsewhere);
+ * errors say "pulling 'REF': ...".  In cmd/cmd-pull.c. */
+#include "registry/pull.h"
+gboolean sk_cmd_pull_image (SkStore *store, const char *name, SkPullOptions *opts, gboolean quiet, char **out_digest,
+                            GError **error);
+
 /* "sha256:abcdef123456" -> "abcdef123456" (12 hex digits). */
 char *sk_cmd_short_id (const char *digest);
 
