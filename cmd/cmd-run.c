@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,9 @@ static char *opt_network;
 static char *opt_accel;
 static char *opt_console_log;
 static int opt_wait = -1;
+static char *opt_pull;
+static gboolean opt_quiet;
+static SkRegistryCliOptions opt_registry;
 
 static GOptionEntry create_entries[] = {
   { "name", 0, 0, G_OPTION_ARG_STRING, &opt_name, "Name of the VM (default: a random one)", "NAME" },
@@ -47,6 +51,10 @@ static GOptionEntry create_entries[] = {
   { "network", 0, 0, G_OPTION_ARG_STRING, &opt_network, "user (default) or none", "MODE" },
   { "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel, "kvm, tcg or auto (default: KVM when it works)", "ACCEL" },
   { "console-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_console_log, "Also write the console to FILE", "FILE" },
+  { "pull", 0, 0, G_OPTION_ARG_STRING, &opt_pull,
+    "Pull IMAGE from its registry first: always, missing (default: when it is not stored and names its "
+    "registry) or never", "POLICY" },
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress when pulling", NULL },
   { NULL },
 };
 
@@ -136,13 +144,50 @@ free_options (SkRunOptions *o)
   g_clear_pointer (&o->ssh_keys, g_ptr_array_unref);
 }
 
+/* TRUE when @name starts with a registry host ("localhost/...",
+ * "quay.io/...", "127.0.0.1:5000/..."): only those are pulled when
+ * missing (there are no search registries for short names). */
+static gboolean
+names_registry (const char *name)
+{
+  const char *slash = strchr (name, '/');
+  if (slash == NULL)
+    return FALSE;
+  g_autofree char *first = g_strndup (name, slash - name);
+  return strchr (first, '.') || strchr (first, ':') || g_str_equal (first, "localhost");
+}
+
+/* The image @name, pulled first as --pull says. */
+static SkStoreImage *
+find_or_pull (SkStore *store, const char *name, GError **error)
+{
+  const char *policy = opt_pull ? opt_pull : "missing";
+  if (!g_str_equal (policy, "always") && !g_str_equal (policy, "missing") && !g_str_equal (policy, "never"))
+    return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "invalid --pull '%s': expected always, missing or never",
+                        policy), NULL;
+  if (!g_str_equal (policy, "always"))
+    {
+      g_autoptr (GError) local = NULL;
+      SkStoreImage *img = sk_cmd_lookup_image (store, name, &local);
+      if (img || g_str_equal (policy, "never") || !g_error_matches (local, SK_ERROR, SK_ERROR_NOT_FOUND)
+          || !names_registry (name))
+        return img ? img : (g_propagate_error (error, g_steal_pointer (&local)), NULL);
+    }
+  SkPullOptions opts = { .tls_verify = opt_registry.tls_verify, .authfile = opt_registry.authfile,
+                         .cert_dir = opt_registry.cert_dir };
+  g_autofree char *digest = NULL;
+  if (!sk_cmd_pull_image (store, name, &opts, opt_quiet, &digest, error))
+    return NULL;
+  return sk_store_lookup (store, digest, error);
+}
+
 static SkVm *
 create_vm (SkStore *store, const char *image, GError **error)
 {
   SkRunOptions o;
   if (!build_options (image, &o, error))
     return NULL;
-  g_autoptr (SkStoreImage) img = sk_cmd_lookup_image (store, image, error);
+  g_autoptr (SkStoreImage) img = find_or_pull (store, image, error);
   SkVm *vm = img ? sk_runner_create (store, img, &o, error) : NULL;
   free_options (&o);
   return vm;
@@ -159,9 +204,11 @@ parse_args (const char *verb, GOptionEntry *extra, int *argc, char ***argv, GErr
   const char *summary = g_str_equal (verb, "run")
                           ? "Create a VM from IMAGE and start it. In the foreground, the console is\n"
                             "shown until the VM powers off (its exit status is skiff's); -d leaves it\n"
-                            "running under a monitor process; -it attaches the serial console."
-                          : "Create a VM from IMAGE without starting it.";
-  if (!sk_cmd_parse (verb, "[OPTIONS] IMAGE", summary, (GOptionEntry *) all->data, argc, argv, error)
+                            "running under a monitor process; -it attaches the serial console.\n"
+                            "An IMAGE that names its registry is pulled when it is not stored."
+                          : "Create a VM from IMAGE without starting it (pulled as for run).";
+  if (!sk_cmd_parse_registry (verb, "[OPTIONS] IMAGE", summary, (GOptionEntry *) all->data, &opt_registry,
+                              SK_REGISTRY_CLI_ALL, argc, argv, error)
       || !sk_cmd_check_args (verb, *argc, 1, 1, error))
     return FALSE;
   return TRUE;
