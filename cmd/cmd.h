@@ -62,6 +62,8 @@ SK_DECLARE_CMD (import);
 SK_DECLARE_CMD (commit);
 SK_DECLARE_CMD (squash);
 SK_DECLARE_CMD (export);
+SK_DECLARE_CMD (save);
+SK_DECLARE_CMD (load);
 SK_DECLARE_CMD (pull);
 SK_DECLARE_CMD (push);
 SK_DECLARE_CMD (login);

@@ -34,6 +34,8 @@ static const SkCmd commands[] = {
   { "commit", sk_cmd_commit, "Make a VM's changes a new image layer" },
   { "squash", sk_cmd_squash, "Flatten an image's layers into one" },
   { "export", sk_cmd_export, "Write an image's disk as one qcow2 or raw file" },
+  { "save", sk_cmd_save, "Write images to an OCI image layout tar" },
+  { "load", sk_cmd_load, "Read images from an OCI image layout tar" },
   { "images", sk_cmd_images, "List images" },
   { "inspect", sk_cmd_inspect, "Show details of images or VMs as JSON" },
   { "history", sk_cmd_history, "Show the layers of an image" },

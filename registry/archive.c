@@ -1,0 +1,354 @@
+/* skiff — images to and from OCI image layout archives.  See archive.h. */
+#include "registry/archive.h"
+#include "registry/pull.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "oci/digest.h"
+#include "oci/layout.h"
+#include "oci/layout-tar.h"
+#include "oci/manifest.h"
+#include "oci/reference.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ANNOTATION_CONTAINERD_NAME "io.containerd.image.name"
+
+/* ---------------------------------------------------------------- save */
+
+/* Tree path in the store -> file, for every blob of @img. */
+static GHashTable *
+blob_files (SkStore *store, SkStoreImage *img, GError **error)
+{
+  g_autoptr (GPtrArray) blobs = sk_store_image_blobs (store, img, error);
+  if (blobs == NULL)
+    return NULL;
+  GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; i < blobs->len; i++)
+    {
+      SkStoreBlob *b = blobs->pdata[i];
+      g_hash_table_insert (files, g_strdup (b->tree_path), sk_store_blob_path (store, b));
+    }
+  return files;
+}
+
+static gboolean
+save_blob (SkLayoutTar *t, GHashTable *files, const SkDescriptor *d, GHashTable *written, GError **error)
+{
+  if (g_hash_table_contains (written, d->digest))
+    return TRUE;
+  const char *compression = sk_pull_layer_compression (d->media_type);
+  if (compression && *compression)
+    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "layer '%s' was stored decompressed from %s: "
+                        "its blob is not kept", d->digest, d->media_type), FALSE;
+  g_autofree char *tree = compression ? g_strdup_printf ("layers/%s.qcow2", sk_digest_hex (d->digest))
+                                      : g_strdup_printf ("boot/%s", sk_digest_hex (d->digest));
+  const char *path = g_hash_table_lookup (files, tree);
+  if (path == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' is not in the store", d->digest), FALSE;
+  g_autofree char *name = g_strdup_printf ("blobs/sha256/%s", sk_digest_hex (d->digest));
+  if (!sk_layout_tar_add_file (t, name, path, error))
+    return FALSE;
+  g_hash_table_add (written, g_strdup (d->digest));
+  return TRUE;
+}
+
+static gboolean
+save_small (SkLayoutTar *t, const char *digest, GBytes *bytes, GHashTable *written, GError **error)
+{
+  if (!g_hash_table_add (written, g_strdup (digest)))
+    return TRUE;
+  g_autofree char *name = g_strdup_printf ("blobs/sha256/%s", sk_digest_hex (digest));
+  return sk_layout_tar_add_bytes (t, name, bytes, error);
+}
+
+static SkDescriptor *
+save_image (SkStore *store, SkLayoutTar *t, SkStoreImage *img, const char *name, GHashTable *written,
+            GError **error)
+{
+  g_autoptr (SkManifest) m = sk_manifest_parse (img->manifest, NULL, error);
+  g_autoptr (GHashTable) files = m ? blob_files (store, img, error) : NULL;
+  if (files == NULL)
+    return NULL;
+  for (guint i = 0; i < m->layers->len; i++)
+    if (!save_blob (t, files, m->layers->pdata[i], written, error))
+      return NULL;
+  if (!save_small (t, m->config->digest, img->config, written, error)
+      || !save_small (t, m->digest, m->raw, written, error))
+    return NULL;
+  SkDescriptor *d = sk_manifest_to_descriptor (m);
+  if (name)
+    {
+      sk_descriptor_set_annotation (d, SK_ANNOTATION_REF_NAME, name);
+      sk_descriptor_set_annotation (d, ANNOTATION_CONTAINERD_NAME, name);
+    }
+  return d;
+}
+
+gboolean
+sk_archive_save (SkStore *store, GPtrArray *images, const char *const *names, int fd, GError **error)
+{
+  g_autoptr (SkLayoutTar) t = sk_layout_tar_new (fd, error);
+  if (t == NULL || !sk_layout_tar_begin (t, error))
+    return FALSE;
+  g_autoptr (GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_descriptor_free);
+  for (guint i = 0; i < images->len; i++)
+    {
+      SkStoreImage *img = images->pdata[i];
+      SkDescriptor *d = save_image (store, t, img, names[i], written, error);
+      if (d == NULL)
+        return g_prefix_error (error, "image '%s': ", img->digest), FALSE;
+      g_ptr_array_add (entries, d);
+    }
+  g_autoptr (SkIndex) idx = sk_index_new (entries, NULL, error);
+  return idx && sk_layout_tar_add_bytes (t, "index.json", idx->raw, error) && sk_layout_tar_finish (t, error);
+}
+
+/* ---------------------------------------------------------------- load */
+
+typedef struct {
+  SkLayout *layout;
+  const SkDescriptor *entry; /* the index.json entry being loaded */
+} LayoutSource;
+
+static gboolean
+layout_get_manifest (gpointer data, const char *ref, GBytes **out_raw, char **out_media_type, char **out_digest,
+                     GError **error)
+{
+  LayoutSource *s = data;
+  g_autoptr (SkDescriptor) d = NULL;
+  if (g_str_has_prefix (ref, "sha256:") && !g_str_equal (ref, s->entry->digest))
+    {
+      /* A manifest of a nested index: its size is the file's. */
+      g_autofree char *path = sk_layout_blob_path (s->layout, ref, error);
+      struct stat st;
+      if (path == NULL)
+        return FALSE;
+      if (stat (path, &st) < 0)
+        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "manifest '%s' is not in the archive", ref), FALSE;
+      d = sk_descriptor_new (SK_MEDIA_TYPE_OCI_MANIFEST, ref, st.st_size);
+    }
+  else
+    d = sk_descriptor_copy (s->entry);
+  GBytes *raw = sk_layout_read_blob (s->layout, d, SK_MANIFEST_MAX_SIZE, error);
+  if (raw == NULL)
+    return g_prefix_error (error, "manifest '%s': ", d->digest), FALSE;
+  *out_raw = raw;
+  *out_media_type = g_str_equal (d->digest, s->entry->digest) ? g_strdup (s->entry->media_type) : NULL;
+  *out_digest = g_strdup (d->digest);
+  return TRUE;
+}
+
+static gboolean
+copy_range (int in, int out, guint64 size, GError **error)
+{
+  guint64 left = size;
+  while (left > 0)
+    {
+      ssize_t n = copy_file_range (in, NULL, out, NULL, MIN (left, (guint64) 1 << 30), 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return sk_error_from_errno (error, errno, "copying");
+      if (n == 0)
+        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "short copy"), FALSE;
+      left -= n;
+    }
+  return TRUE;
+}
+
+/* The blob was hashed against its name as it was extracted; its size is
+ * checked here, and the store hashes it again as it takes it. */
+static gboolean
+layout_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64 resume_from,
+                 SkHttpProgress progress, gpointer progress_data, GError **error)
+{
+  LayoutSource *s = data;
+  g_autofree char *path = sk_layout_blob_path (s->layout, digest, error);
+  if (path == NULL)
+    return FALSE;
+  sk_autofd int in = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (in < 0)
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' is not in the archive", digest), FALSE;
+  if (fstat (in, &st) < 0 || !S_ISREG (st.st_mode) || (size >= 0 && st.st_size != size))
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "blob '%s': the manifest says %" G_GINT64_FORMAT
+                        " bytes, the archive holds %" G_GINT64_FORMAT, digest, size, (gint64) st.st_size), FALSE;
+  if (ftruncate (fd, 0) < 0 || lseek (fd, 0, SEEK_SET) < 0)
+    return sk_error_from_errno (error, errno, "truncating the copy of '%s'", digest);
+  if (!copy_range (in, fd, st.st_size, error))
+    return g_prefix_error (error, "blob '%s': ", digest), FALSE;
+  if (progress)
+    progress (st.st_size, st.st_size, progress_data);
+  return TRUE;
+}
+
+static GBytes *
+layout_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max_size, GError **error)
+{
+  LayoutSource *s = data;
+  g_autoptr (SkDescriptor) d = sk_descriptor_new ("application/octet-stream", digest, size);
+  return sk_layout_read_blob (s->layout, d, max_size, error);
+}
+
+static const SkPullSource layout_source = {
+  .get_manifest = layout_get_manifest,
+  .get_blob = layout_get_blob,
+  .get_blob_bytes = layout_get_blob_bytes,
+};
+
+/* What to call the image of index entry @d. */
+static SkReference *
+entry_reference (const SkDescriptor *d)
+{
+  const char *keys[] = { ANNOTATION_CONTAINERD_NAME, SK_ANNOTATION_REF_NAME };
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      const char *name = sk_descriptor_get_annotation (d, keys[i]);
+      SkReference *ref = name ? sk_reference_parse (name, NULL) : NULL;
+      if (ref && ref->kind == SK_REFERENCE_REGISTRY && ref->tag && ref->digest == NULL)
+        return ref;
+      g_clear_pointer (&ref, sk_reference_free);
+    }
+  g_autofree char *fallback = g_strdup_printf ("localhost/loaded:%.12s", sk_digest_hex (d->digest));
+  return sk_reference_parse (fallback, NULL);
+}
+
+/* Removes the scratch layout: blobs/<alg>/<files>, blobs/<alg>, blobs, the
+ * top files and the directory. */
+static void
+remove_scratch (const char *dir)
+{
+  g_autofree char *blobs = g_build_filename (dir, "blobs", NULL);
+  g_autoptr (GDir) b = g_dir_open (blobs, 0, NULL);
+  const char *alg;
+  while (b && (alg = g_dir_read_name (b)))
+    {
+      g_autofree char *algdir = g_build_filename (blobs, alg, NULL);
+      g_autoptr (GDir) a = g_dir_open (algdir, 0, NULL);
+      const char *f;
+      while (a && (f = g_dir_read_name (a)))
+        {
+          g_autofree char *p = g_build_filename (algdir, f, NULL);
+          (void) unlink (p);
+        }
+      (void) rmdir (algdir);
+    }
+  (void) rmdir (blobs);
+  const char *top[] = { "oci-layout", "index.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (top); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, top[i], NULL);
+      (void) unlink (p);
+    }
+  (void) rmdir (dir);
+}
+
+static gboolean
+check_blob_size (SkLayout *layout, const SkDescriptor *d, const char *who, GError **error)
+{
+  g_autofree char *path = sk_layout_blob_path (layout, d->digest, error);
+  struct stat st;
+  if (path == NULL)
+    return FALSE;
+  if (lstat (path, &st) < 0 || !S_ISREG (st.st_mode))
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' is not in the archive", d->digest), FALSE;
+  if (st.st_size != d->size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "blob '%s': %s says %" G_GINT64_FORMAT
+                        " bytes, the archive holds %" G_GINT64_FORMAT, d->digest, who, d->size, (gint64) st.st_size),
+           FALSE;
+  return TRUE;
+}
+
+/* Before anything is stored: every image's manifest reads, and every blob
+ * it names is there with its size (the pull checks the rest). */
+static gboolean
+precheck_entry (SkLayout *layout, const SkDescriptor *d, GError **error)
+{
+  if (d->size > SK_MANIFEST_MAX_SIZE)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "manifest '%s' is %" G_GINT64_FORMAT
+                        " bytes, more than the limit of %d", d->digest, d->size, SK_MANIFEST_MAX_SIZE), FALSE;
+  if (!check_blob_size (layout, d, "index.json", error))
+    return FALSE;
+  g_autoptr (GBytes) raw = sk_layout_read_blob (layout, d, SK_MANIFEST_MAX_SIZE, error);
+  if (raw == NULL)
+    return FALSE;
+  if (sk_manifest_kind_from_media_type (d->media_type) != SK_MANIFEST_KIND_OCI_MANIFEST)
+    return TRUE;
+  g_autoptr (SkManifest) m = sk_manifest_parse (raw, d->media_type, error);
+  if (m == NULL || !check_blob_size (layout, m->config, "the manifest", error))
+    return FALSE;
+  for (guint i = 0; i < m->layers->len; i++)
+    if (!check_blob_size (layout, m->layers->pdata[i], "the manifest", error))
+      return FALSE;
+  return TRUE;
+}
+
+/* Undoes a load that failed half-way: the images it added go. */
+static void
+rollback (SkStore *store, GPtrArray *added)
+{
+  for (guint i = 0; i < added->len; i++)
+    if (!sk_store_remove_image (store, added->pdata[i], NULL))
+      sk_warn ("could not remove image '%s' of the failed load", (char *) added->pdata[i]);
+}
+
+static gboolean
+load_entries (SkStore *store, SkLayout *layout, SkIndex *idx, GPtrArray *loaded, GPtrArray *added, GError **error)
+{
+  for (guint i = 0; i < idx->manifests->len; i++)
+    {
+      const SkDescriptor *d = idx->manifests->pdata[i];
+      g_autoptr (SkReference) ref = entry_reference (d);
+      g_autoptr (SkStoreImage) had = sk_store_lookup (store, d->digest, NULL);
+      LayoutSource src = { .layout = layout, .entry = d };
+      SkPullOptions opts = { 0 };
+      g_autofree char *digest = NULL;
+      if (!sk_pull_image (store, &layout_source, &src, ref, &opts, &digest, error))
+        return g_prefix_error (error, "image '%s': ", d->digest), FALSE;
+      if (had == NULL)
+        g_ptr_array_add (added, g_strdup (digest));
+      g_autofree char *name = sk_reference_to_string (ref);
+      g_ptr_array_add (loaded, g_strdup_printf ("%s %s", name, digest));
+    }
+  return TRUE;
+}
+
+static gboolean
+load_layout (SkStore *store, const char *dir, GPtrArray *loaded, GError **error)
+{
+  g_autoptr (SkLayout) layout = sk_layout_open (dir, error);
+  g_autoptr (SkIndex) idx = layout ? sk_layout_read_index (layout, error) : NULL;
+  if (idx == NULL)
+    return FALSE;
+  if (idx->manifests->len == 0)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "the archive's index.json lists no image"), FALSE;
+  for (guint i = 0; i < idx->manifests->len; i++)
+    {
+      const SkDescriptor *d = idx->manifests->pdata[i];
+      if (!precheck_entry (layout, d, error))
+        return g_prefix_error (error, "image '%s': ", d->digest), FALSE;
+    }
+  g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func (g_free);
+  if (!load_entries (store, layout, idx, loaded, added, error))
+    return rollback (store, added), FALSE;
+  return TRUE;
+}
+
+gboolean
+sk_archive_load (SkStore *store, int fd, GPtrArray **out_loaded, GError **error)
+{
+  g_autofree char *dir = g_build_filename (sk_store_tmp_dir (store), "load-XXXXXX", NULL);
+  if (g_mkdtemp (dir) == NULL)
+    return sk_error_from_errno (error, errno, "creating '%s'", dir);
+  g_autoptr (GPtrArray) loaded = g_ptr_array_new_with_free_func (g_free);
+  gboolean ok = sk_layout_tar_extract (fd, dir, error) && load_layout (store, dir, loaded, error);
+  remove_scratch (dir);
+  if (ok)
+    *out_loaded = g_steal_pointer (&loaded);
+  return ok;
+}
