@@ -236,8 +236,8 @@ sk_runner_monitor (const char *root, const char *id)
       code = 128 + WTERMSIG (status);
       reason = g_strdup (WTERMSIG (status) == SIGKILL ? "killed" : g_strsignal (WTERMSIG (status)));
     }
-  (void) unlink ("qemu.pid");
   sk_runner_record_exit (root, id, code, reason);
+  (void) unlink ("qemu.pid");
   if (vm->auto_remove)
     return exec_auto_remove (root, id, code);
   return code;

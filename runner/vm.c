@@ -461,6 +461,9 @@ sk_vm_status_clear (SkVmStatus *st)
   g_clear_pointer (&st->exit_reason, g_free);
 }
 
+#define SETTLE_POLL_US (10 * 1000)
+#define SETTLE_POLLS 300 /* 3 s */
+
 void
 sk_vm_status (const char *store_root, const SkVm *vm, SkVmStatus *out)
 {
@@ -471,6 +474,17 @@ sk_vm_status (const char *store_root, const SkVm *vm, SkVmStatus *out)
   g_autofree char *exitf = sk_vm_path (store_root, vm, "exit");
   out->qemu_pid = sk_vm_read_live_pid (qpid);
   out->monitor_pid = sk_vm_read_live_pid (mpid);
+  /* Between qemu's exit (or before its start) and the monitor's record of
+   * it, a live monitor is about to write the truth: wait for it a moment
+   * rather than calling the VM killed. */
+  for (guint i = 0; i < SETTLE_POLLS && vm->started > 0 && out->qemu_pid == 0 && out->monitor_pid > 0
+                    && !g_file_test (exitf, G_FILE_TEST_EXISTS);
+       i++)
+    {
+      g_usleep (SETTLE_POLL_US);
+      out->qemu_pid = sk_vm_read_live_pid (qpid);
+      out->monitor_pid = sk_vm_read_live_pid (mpid);
+    }
   g_autofree char *exit_text = NULL;
   if (out->qemu_pid > 0)
     out->state = SK_VM_RUNNING;

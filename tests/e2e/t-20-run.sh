@@ -94,6 +94,24 @@ is "$(vm_count)" 0 "--rm removed the VM"
 is "$(ls "$TMP/root/vms" | grep -vc names)" 0 "no VM directory left"
 is "$(ls "$TMP/root/holds" | wc -l)" 0 "no hold on the image left"
 
+# qemu gone, its exit not yet recorded (the monitor is held with SIGSTOP):
+# wait reports what the monitor records, not a guessed kill.
+check "run -d --name late" skiff run -d --name late tiny
+wait_console late 'skiff-guest: ready' 90 || not_ok "late booted" "$(skiff logs late | tail -5)"
+lid=$(skiff inspect --type vm late | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+lmon=$(cut -d' ' -f1 "$TMP/root/vms/$lid/monitor.pid")
+lqemu=$(cut -d' ' -f1 "$TMP/root/vms/$lid/qemu.pid")
+kill -STOP "$lmon"
+run skiff exec late -- poweroff
+for _ in $(seq 1 150); do [ "$(awk '{print $3}' "/proc/$lqemu/stat" 2>/dev/null)" = Z ] && break; sleep 0.2; done
+skiff wait late >"$TMP/late.txt" 2>&1 &
+late_wait=$!
+sleep 1
+kill -CONT "$lmon"
+wait "$late_wait"
+is "$(cat "$TMP/late.txt")" 0 "wait reports the clean power-off the monitor records late"
+check "rm late" skiff rm late
+
 # Bad input: one clear line, exit 125, no half-created VM.
 fail_clearly "a missing image" 125 "image 'nothere' not found" skiff run -d nothere
 check "a VM named dup" skiff create --name dup tiny
