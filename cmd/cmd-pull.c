@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "oci/reference.h"
 #include "registry/pull.h"
+#include "registry/s3-image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -184,15 +185,13 @@ sk_cmd_pull_image (SkStore *store, const char *name, SkPullOptions *opts, gboole
   g_autoptr (SkReference) ref = sk_reference_parse (expanded, error);
   if (ref == NULL)
     return FALSE;
-  if (ref->kind != SK_REFERENCE_REGISTRY)
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "pull: '%s' is not a registry reference", name),
-           FALSE;
   g_autoptr (GPtrArray) bars = g_ptr_array_new_with_free_func ((GDestroyNotify) bar_free);
   Progress pr = { .tty = isatty (STDERR_FILENO), .bars = bars };
   opts->progress = quiet ? NULL : on_progress;
   opts->progress_data = quiet ? NULL : &pr;
   g_autofree char *full = sk_reference_to_string (ref);
-  gboolean ok = sk_registry_pull (store, ref, opts, out_digest, error);
+  gboolean ok = ref->kind == SK_REFERENCE_S3 ? sk_s3_pull (store, ref, opts, out_digest, error)
+                                             : sk_registry_pull (store, ref, opts, out_digest, error);
   opts->progress = NULL;
   opts->progress_data = NULL;
   if (!ok)
@@ -204,7 +203,9 @@ int
 sk_cmd_pull (int argc, char **argv, GError **error)
 {
   if (!sk_cmd_parse_registry ("pull", "NAME[:TAG|@DIGEST]",
-                     "Fetch an image from a registry into the store and print its digest.\n"
+                     "Fetch an image from a registry or an S3 bucket (s3://BUCKET/PATH:TAG)\n"
+                     "into the store and print its digest.  S3 settings come from AWS_*\n"
+                     "variables and ~/.aws as for the AWS CLI.\n"
                      "Layers the store already has are not downloaded again; a broken\n"
                      "download resumes at the next pull.",
                      entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)

@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "oci/reference.h"
 #include "registry/push.h"
+#include "registry/s3-image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,9 +45,6 @@ destination (const char *image, const char *dest, GError **error)
   g_autoptr (SkReference) ref = sk_reference_parse (expanded, error);
   if (ref == NULL)
     return NULL;
-  if (ref->kind != SK_REFERENCE_REGISTRY)
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "push: '%s' is not a registry reference",
-                        dest ? dest : image), NULL;
   if (ref->digest)
     return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "push: '%s': push to a tag, not a digest",
                         dest ? dest : image), NULL;
@@ -57,8 +55,9 @@ int
 sk_cmd_push (int argc, char **argv, GError **error)
 {
   if (!sk_cmd_parse_registry ("push", "IMAGE [DESTINATION]",
-                     "Send a stored image to a registry and print its digest.\n"
-                     "Blobs the registry already has are not uploaded again.",
+                     "Send a stored image to a registry or an S3 bucket (s3://BUCKET/PATH:TAG)\n"
+                     "and print its digest.  Blobs already there are not uploaded again;\n"
+                     "large blobs go to S3 as multipart uploads that a re-run resumes.",
                      entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)
       || !sk_cmd_check_args ("push", argc, 1, 2, error))
     return SK_CMD_FAILED;
@@ -77,13 +76,20 @@ sk_cmd_push (int argc, char **argv, GError **error)
   SkPushStats stats = { 0 };
   g_autofree char *digest = NULL;
   g_autofree char *full = sk_reference_to_string (dest);
-  if (!sk_registry_push (store, img, dest, &opts, &digest, &stats, error))
+  gboolean ok = dest->kind == SK_REFERENCE_S3 ? sk_s3_push (store, img, dest, &opts, &digest, &stats, error)
+                                              : sk_registry_push (store, img, dest, &opts, &digest, &stats, error);
+  if (!ok)
     return g_prefix_error (error, "pushing '%s': ", full), SK_CMD_FAILED;
   if (!opt_quiet)
     {
       g_autofree char *up = sk_format_size (stats.uploaded_bytes);
       g_autofree char *skip = sk_format_size (stats.skipped_bytes);
       fprintf (stderr, "%u blobs uploaded (%s), %u already there (%s)\n", stats.uploaded, up, stats.skipped, skip);
+      if (stats.resumed_bytes > 0)
+        {
+          g_autofree char *resumed = sk_format_size (stats.resumed_bytes);
+          fprintf (stderr, "resumed an interrupted upload: %s were already there\n", resumed);
+        }
     }
   printf ("%s\n", digest);
   return 0;

@@ -256,27 +256,38 @@ entries_without (SkIndex *idx, const char *ref_name, guint *out_removed)
   return keep;
 }
 
+SkIndex *
+sk_layout_index_set_ref (SkIndex *idx, const char *ref_name, const SkDescriptor *desc, GError **error)
+{
+  if (!sk_layout_ref_name_validate (ref_name, error))
+    return NULL;
+  g_autoptr (GError) local = NULL;
+  if (!sk_descriptor_validate (desc, error))
+    return g_prefix_error (error, "invalid descriptor for '%s': ", ref_name), NULL;
+  /* Entries skiff writes must name content it can find and verify. */
+  if (!sk_digest_validate (desc->digest, NULL, &local))
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "invalid descriptor for '%s': %s",
+                        ref_name, local->message), NULL;
+  guint removed = 0;
+  g_autoptr (GPtrArray) entries = idx ? entries_without (idx, ref_name, &removed) : g_ptr_array_new ();
+  g_autoptr (SkDescriptor) entry = sk_descriptor_copy (desc);
+  sk_descriptor_set_annotation (entry, SK_ANNOTATION_REF_NAME, ref_name);
+  g_ptr_array_add (entries, entry);
+  return sk_index_new (entries, idx ? idx->annotations : NULL, error);
+}
+
 gboolean
 sk_layout_set_ref (SkLayout *layout, const char *ref_name, const SkDescriptor *desc, GError **error)
 {
   if (!sk_layout_ref_name_validate (ref_name, error))
     return FALSE;
-  g_autoptr (GError) local = NULL;
-  if (!sk_descriptor_validate (desc, error))
-    return g_prefix_error (error, "invalid descriptor for '%s': ", ref_name), FALSE;
-  /* Entries skiff writes must name content it can find and verify. */
-  if (!sk_digest_validate (desc->digest, NULL, &local))
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "invalid descriptor for '%s': %s",
-                        ref_name, local->message), FALSE;
   g_autoptr (SkIndex) idx = sk_layout_read_index (layout, error);
   if (idx == NULL)
     return FALSE;
-  guint removed = 0;
-  g_autoptr (GPtrArray) entries = entries_without (idx, ref_name, &removed);
-  g_autoptr (SkDescriptor) entry = sk_descriptor_copy (desc);
-  sk_descriptor_set_annotation (entry, SK_ANNOTATION_REF_NAME, ref_name);
-  g_ptr_array_add (entries, entry);
-  if (!write_index (layout, entries, idx->annotations, error))
+  g_autoptr (SkIndex) updated = sk_layout_index_set_ref (idx, ref_name, desc, error);
+  if (updated == NULL)
+    return FALSE;
+  if (!write_layout_file (layout, "index.json", updated->raw, error))
     return g_prefix_error (error, "OCI layout '%s': writing index.json: ", layout->path), FALSE;
   return TRUE;
 }

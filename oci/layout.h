@@ -47,6 +47,10 @@ SkIndex *sk_layout_read_index (SkLayout *layout, GError **error);
  * kept in order and the new one is appended.  Atomic (temp + rename). */
 gboolean sk_layout_set_ref (SkLayout *layout, const char *ref_name, const SkDescriptor *desc,
                             GError **error);
+/* A new index: @idx (NULL: an empty one) with @ref_name pointing at @desc
+ * as sk_layout_set_ref does it, without writing anything (for layouts
+ * kept elsewhere, like an S3 bucket). */
+SkIndex *sk_layout_index_set_ref (SkIndex *idx, const char *ref_name, const SkDescriptor *desc, GError **error);
 /* Removes every entry named @ref_name; SK_ERROR_NOT_FOUND if none. */
 gboolean sk_layout_remove_ref (SkLayout *layout, const char *ref_name, GError **error);
 /* A copy of the entry named @ref_name; SK_ERROR_NOT_FOUND if none,

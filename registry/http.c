@@ -352,7 +352,7 @@ on_read (char *buf, size_t size, size_t nmemb, void *user)
   gsize n = MIN (want, req->body_len - t->body_pos);
   ssize_t got;
   do
-    got = pread (req->body_fd, buf, n, t->body_pos);
+    got = pread (req->body_fd, buf, n, req->body_offset + t->body_pos);
   while (got < 0 && errno == EINTR);
   if (got < 0)
     return CURL_READFUNC_ABORT;

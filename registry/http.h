@@ -45,7 +45,8 @@ typedef struct {
   const char *authorization;  /* the Authorization value ("Bearer x"), or NULL */
   GBytes *body;               /* request body, or NULL */
   int body_fd;                /* or, when body_len > 0, a body read from this fd */
-  guint64 body_len;           /* (from offset 0, exactly this many bytes) */
+  guint64 body_len;           /* (exactly this many bytes from body_offset) */
+  guint64 body_offset;        /* where the body starts in body_fd (a part of a file) */
   gsize max_body;             /* cap of an in-memory response body; 0: SK_HTTP_DEFAULT_MAX_BODY */
   gboolean no_retry;          /* one try even when idempotent */
 } SkHttpRequest;

@@ -43,6 +43,7 @@ typedef struct {
   guint skipped;        /* blobs already there */
   guint64 uploaded_bytes;
   guint64 skipped_bytes;
+  guint64 resumed_bytes; /* of uploaded_bytes, sent by an earlier, interrupted run (S3 multipart) */
 } SkPushStats;
 
 /* Pushes @img (looked up, manifest and config loaded) to @dest (a registry

@@ -29,7 +29,9 @@
 //   inflate       {"bytes": N}         pad the body with trailing spaces to
 //                                      at least N bytes (JSON stays valid)
 //   status        {"status": 503, "retry_after": "1"}  answer this status
-//                                      (and Retry-After) without forwarding
+//                                      (and Retry-After) without forwarding;
+//                 {"body": "...", "content_type": "application/xml"} replace
+//                                      the registry-style JSON error body
 //   redirect      {"location": "file:///etc/passwd", "status": 307}
 //   delay         {"ms": N}            wait N ms, then forward
 //
@@ -109,9 +111,10 @@ function logLine(entry) {
 
 function answerDirectly(req, res, rule, entry) {
   if (rule.action === 'status') {
-    const headers = { 'Content-Type': 'application/json' };
+    const headers = { 'Content-Type': rule.content_type || 'application/json' };
     if (rule.retry_after !== undefined) headers['Retry-After'] = String(rule.retry_after);
-    const body = JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'the lying proxy says no' }] });
+    const body = rule.body !== undefined ? String(rule.body)
+      : JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'the lying proxy says no' }] });
     res.writeHead(rule.status || 503, headers);
     res.end(body);
     entry.status = rule.status || 503;

@@ -1,0 +1,318 @@
+/* skiff — images in S3: an OCI layout per repository plus tag objects. */
+#include "registry/s3-image.h"
+#include "registry/s3.h"
+#include "common/cleanup.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "oci/digest.h"
+#include "oci/layout.h"
+#include "oci/manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TAG_OBJECT_MAX (64 * 1024)
+#define INDEX_MAX (4 * 1024 * 1024)
+#define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
+
+char *
+sk_s3_layout_key (const char *path, const char *name)
+{
+  return g_strdup_printf ("%s/%s", path, name);
+}
+
+char *
+sk_s3_blob_name (const char *digest)
+{
+  SkDigestAlgorithm alg;
+  if (!sk_digest_validate (digest, &alg, NULL))
+    return NULL;
+  return g_strdup_printf ("blobs/%s/%s", sk_digest_algorithm_name (alg), sk_digest_hex (digest));
+}
+
+static char *
+blob_key (const char *path, const char *digest, GError **error)
+{
+  g_autofree char *name = sk_s3_blob_name (digest);
+  if (name == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, "invalid digest '%s'", digest), NULL;
+  return sk_s3_layout_key (path, name);
+}
+
+/* ---------------------------------------------------------------- pull */
+
+typedef struct {
+  SkS3Client *client;
+  SkStore *store;
+  const char *path;
+} Source;
+
+static gboolean
+verify_bytes (Source *s, const char *key, GBytes *bytes, const char *digest, gint64 size, GError **error)
+{
+  g_autofree char *where = sk_s3_describe (s->client, key);
+  if (size >= 0 && g_bytes_get_size (bytes) != (gsize) size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "%s: %" G_GSIZE_FORMAT " bytes, expected %"
+                        G_GINT64_FORMAT, where, g_bytes_get_size (bytes), size), FALSE;
+  if (!sk_digest_verify_bytes (digest, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), error))
+    return g_prefix_error (error, "%s: ", where), FALSE;
+  return TRUE;
+}
+
+static GBytes *
+source_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max_size, GError **error)
+{
+  Source *s = data;
+  g_autofree char *key = blob_key (s->path, digest, error);
+  if (key == NULL)
+    return NULL;
+  g_autoptr (GBytes) bytes = sk_s3_get_bytes (s->client, key, max_size, error);
+  if (bytes == NULL || !verify_bytes (s, key, bytes, digest, size, error))
+    return NULL;
+  return g_steal_pointer (&bytes);
+}
+
+/* The descriptor in the tag object of @tag. */
+static SkDescriptor *
+read_tag (Source *s, const char *tag, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("tags/%s", tag);
+  g_autofree char *key = sk_s3_layout_key (s->path, name);
+  g_autoptr (GBytes) bytes = sk_s3_get_bytes (s->client, key, TAG_OBJECT_MAX, error);
+  if (bytes == NULL)
+    return g_prefix_error (error, "tag '%s': ", tag), NULL;
+  SkDescriptor *d = sk_descriptor_parse (bytes, error);
+  if (d == NULL)
+    {
+      g_autofree char *where = sk_s3_describe (s->client, key);
+      return g_prefix_error (error, "tag '%s': %s: ", tag, where), NULL;
+    }
+  return d;
+}
+
+static gboolean
+source_get_manifest (gpointer data, const char *ref, GBytes **out_raw, char **out_media_type, char **out_digest,
+                     GError **error)
+{
+  Source *s = data;
+  g_autoptr (SkDescriptor) d = NULL;
+  if (strchr (ref, ':') == NULL)
+    {
+      d = read_tag (s, ref, error);
+      if (d == NULL)
+        return FALSE;
+    }
+  g_autoptr (GBytes) raw = source_get_blob_bytes (s, d ? d->digest : ref, d ? d->size : -1, SK_MANIFEST_MAX_SIZE,
+                                                  error);
+  if (raw == NULL)
+    return d ? (g_prefix_error (error, "manifest of tag '%s': ", ref), FALSE) : FALSE;
+  *out_raw = g_steal_pointer (&raw);
+  *out_media_type = d ? g_strdup (d->media_type) : NULL;
+  *out_digest = g_strdup (d ? d->digest : ref);
+  return TRUE;
+}
+
+static gboolean
+source_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64 resume_from, SkHttpProgress progress,
+                 gpointer progress_data, GError **error)
+{
+  Source *s = data;
+  g_autofree char *key = blob_key (s->path, digest, error);
+  if (key == NULL)
+    return FALSE;
+  g_autofree char *got = NULL;
+  if (!sk_s3_get_file (s->client, key, size, fd, resume_from, sk_store_tmp_dir (s->store), progress, progress_data,
+                       &got, error))
+    return FALSE;
+  if (!g_str_equal (got, digest))
+    {
+      g_autofree char *where = sk_s3_describe (s->client, key);
+      return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "%s: content is %s, not %s", where, got,
+                          digest), FALSE;
+    }
+  return TRUE;
+}
+
+static const SkPullSource s3_source = {
+  .get_manifest = source_get_manifest,
+  .get_blob = source_get_blob,
+  .get_blob_bytes = source_get_blob_bytes,
+};
+
+gboolean
+sk_s3_pull (SkStore *store, const SkReference *ref, const SkPullOptions *opts, char **out_digest, GError **error)
+{
+  if (ref->kind != SK_REFERENCE_S3)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "not an s3 reference"), FALSE;
+  g_autoptr (SkS3Client) client = sk_s3_client_new (ref->bucket, opts->tls_verify, error);
+  if (client == NULL)
+    return FALSE;
+  Source s = { .client = client, .store = store, .path = ref->path };
+  return sk_pull_image (store, &s3_source, &s, ref, opts, out_digest, error);
+}
+
+/* ---------------------------------------------------------------- push */
+
+typedef struct {
+  SkStore *store;
+  SkS3Client *client;
+  const char *path;
+  GPtrArray *blobs;
+  const SkPushOptions *opts;
+  SkPushStats *stats;
+} Push;
+
+static void
+emit (const Push *p, SkPushEventKind kind, const char *digest, guint64 total)
+{
+  if (p->opts->progress == NULL)
+    return;
+  SkPushEvent ev = { .kind = kind, .digest = digest, .total = total };
+  p->opts->progress (&ev, p->opts->progress_data);
+}
+
+static gboolean
+upload_stored (Push *p, const SkDescriptor *desc, const char *key, GError **error)
+{
+  const SkStoreBlob *blob = sk_push_find_stored (p->blobs, desc->digest);
+  if (blob == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED,
+                        "blob '%s' (%s) is not stored as is: pushing compressed layers is not supported yet",
+                        desc->digest, desc->media_type), FALSE;
+  g_autofree char *path = sk_store_blob_path (p->store, blob);
+  sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", path), FALSE;
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return sk_error_from_errno (error, errno, "reading '%s'", path), FALSE;
+  if ((guint64) st.st_size != (guint64) desc->size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "'%s' has %" G_GINT64_FORMAT
+                        " bytes, the manifest says %" G_GINT64_FORMAT, path, (gint64) st.st_size, desc->size), FALSE;
+  /* A sha256 digest is the body's hash: S3 checks the bytes against it. */
+  const char *hash = g_str_has_prefix (desc->digest, "sha256:") ? sk_digest_hex (desc->digest) : NULL;
+  SkS3UploadStats up = { 0 };
+  if (!sk_s3_put_file (p->client, key, fd, st.st_size, hash, &up, error))
+    return FALSE;
+  p->stats->resumed_bytes += up.bytes_resumed;
+  return TRUE;
+}
+
+/* Uploads one blob (@bytes, or the stored file) unless the bucket has it;
+ * @count: report it in the events and stats (the manifest is not). */
+static gboolean
+push_blob (Push *p, const SkDescriptor *desc, GBytes *bytes, gboolean count, GError **error)
+{
+  g_autofree char *key = blob_key (p->path, desc->digest, error);
+  if (key == NULL)
+    return FALSE;
+  gboolean exists = FALSE;
+  guint64 size = 0;
+  if (!sk_s3_head (p->client, key, &exists, &size, error))
+    return FALSE;
+  if (exists && size == (guint64) desc->size && !count)
+    return TRUE;
+  if (exists && size == (guint64) desc->size)
+    {
+      p->stats->skipped++;
+      p->stats->skipped_bytes += desc->size;
+      emit (p, SK_PUSH_EVENT_BLOB_SKIP, desc->digest, desc->size);
+      return TRUE;
+    }
+  if (count)
+    emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
+  gboolean ok = bytes ? sk_s3_put_bytes (p->client, key, bytes, NULL, error) : upload_stored (p, desc, key, error);
+  if (!ok)
+    return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
+  if (!count)
+    return TRUE;
+  p->stats->uploaded++;
+  p->stats->uploaded_bytes += desc->size;
+  emit (p, SK_PUSH_EVENT_BLOB_DONE, desc->digest, desc->size);
+  return TRUE;
+}
+
+/* TRUE in @out_exists when the repository's oci-layout is there; fails on
+ * anything but a missing key (a missing bucket, bad credentials). */
+static gboolean
+check_layout (Push *p, gboolean *out_exists, GError **error)
+{
+  g_autofree char *key = sk_s3_layout_key (p->path, "oci-layout");
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GBytes) bytes = sk_s3_get_bytes (p->client, key, TAG_OBJECT_MAX, &local);
+  *out_exists = bytes != NULL;
+  if (bytes || (g_error_matches (local, SK_ERROR, SK_ERROR_NOT_FOUND) && strstr (local->message, "NoSuchKey")))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
+static gboolean
+update_index (Push *p, const char *tag, const SkDescriptor *desc, GError **error)
+{
+  g_autofree char *key = sk_s3_layout_key (p->path, "index.json");
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GBytes) old = sk_s3_get_bytes (p->client, key, INDEX_MAX, &local);
+  if (old == NULL && !g_error_matches (local, SK_ERROR, SK_ERROR_NOT_FOUND))
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  g_autoptr (SkIndex) idx = old ? sk_index_parse (old, SK_MEDIA_TYPE_OCI_INDEX, &local) : NULL;
+  if (old && idx == NULL)
+    sk_warn ("s3://%s: replacing an invalid index.json (%s)", key, local->message);
+  g_autoptr (SkIndex) updated = sk_layout_index_set_ref (idx, tag, desc, error);
+  if (updated == NULL)
+    return FALSE;
+  return sk_s3_put_bytes (p->client, key, updated->raw, SK_MEDIA_TYPE_OCI_INDEX, error);
+}
+
+static gboolean
+push_blobs (Push *p, const SkManifest *m, SkStoreImage *img, GError **error)
+{
+  for (guint i = 0; i < m->layers->len; i++)
+    if (!push_blob (p, m->layers->pdata[i], NULL, TRUE, error))
+      return FALSE;
+  if (!push_blob (p, m->config, img->config, TRUE, error))
+    return FALSE;
+  g_autoptr (SkDescriptor) md = sk_manifest_to_descriptor (m);
+  emit (p, SK_PUSH_EVENT_MANIFEST, img->digest, g_bytes_get_size (m->raw));
+  return push_blob (p, md, m->raw, FALSE, error);
+}
+
+gboolean
+sk_s3_push (SkStore *store, SkStoreImage *img, const SkReference *dest, const SkPushOptions *opts,
+            char **out_digest, SkPushStats *stats, GError **error)
+{
+  SkPushStats local_stats = { 0 };
+  if (dest->kind != SK_REFERENCE_S3 || dest->tag == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "not an s3 reference with a tag"), FALSE;
+  g_autoptr (SkManifest) m = sk_manifest_parse (img->manifest, NULL, error);
+  if (m == NULL)
+    return FALSE;
+  g_autoptr (GPtrArray) blobs = sk_store_image_blobs (store, img, error);
+  if (blobs == NULL)
+    return FALSE;
+  g_autoptr (SkS3Client) client = sk_s3_client_new (dest->bucket, opts->tls_verify, error);
+  if (client == NULL)
+    return FALSE;
+  Push p = { .store = store, .client = client, .path = dest->path, .blobs = blobs, .opts = opts,
+             .stats = stats ? stats : &local_stats };
+  gboolean have_layout = FALSE;
+  if (!check_layout (&p, &have_layout, error) || !push_blobs (&p, m, img, error))
+    return FALSE;
+  g_autofree char *layout_key = sk_s3_layout_key (dest->path, "oci-layout");
+  g_autoptr (GBytes) layout = g_bytes_new_static (OCI_LAYOUT_JSON, strlen (OCI_LAYOUT_JSON));
+  if (!have_layout && !sk_s3_put_bytes (client, layout_key, layout, "application/json", error))
+    return FALSE;
+  g_autoptr (SkDescriptor) desc = sk_manifest_to_descriptor (m);
+  if (!update_index (&p, dest->tag, desc, error))
+    return g_prefix_error (error, "index.json: "), FALSE;
+  g_autofree char *tag_name = g_strdup_printf ("tags/%s", dest->tag);
+  g_autofree char *tag_key = sk_s3_layout_key (dest->path, tag_name);
+  g_autoptr (GBytes) tag_bytes = sk_descriptor_serialize (desc);
+  if (!sk_s3_put_bytes (client, tag_key, tag_bytes, "application/json", error))
+    return FALSE;
+  *out_digest = g_strdup (img->digest);
+  return TRUE;
+}
