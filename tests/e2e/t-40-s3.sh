@@ -56,7 +56,7 @@ run skopeo inspect --raw "oci:$TMP/synced:1"
 is "sha256:$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" "$TINY" "skopeo reads the synced layout's tag 1"
 check "skopeo copies the synced layout" skopeo copy -q "oci:$TMP/synced:1" "oci:$TMP/copied:x"
 
-# ---------------------------------------------------------------- pull and run
+# ---------------------------------------------------------------- pull, and run (which pulls)
 # A fresh store: the pushing one moves aside.
 mv "$TMP/root" "$TMP/root-src"
 run skiff pull "$DEST"
@@ -66,7 +66,8 @@ like "$ERR" "Copying config" "pull shows progress"
 run skiff pull -q "$DEST"
 is "$ERR" "" "pull -q prints nothing on stderr"
 check "fsck passes after the pull" skiff fsck
-check "run the pulled guest" skiff run -d --name s3vm "$DEST"
+check "remove it again" skiff rmi "$DEST"
+check "run -d of the s3 reference pulls it" skiff run -d -q --name s3vm "$DEST"
 wait_console s3vm 'skiff-guest: ready' 90 && ok "the guest pulled from s3 boots" ||
 	not_ok "the guest pulled from s3 boots" "$(skiff logs s3vm 2>&1 | tail -20)"
 skiff rm -f s3vm >/dev/null 2>&1
