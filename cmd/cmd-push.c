@@ -11,9 +11,12 @@
 
 static SkRegistryCliOptions opt_registry;
 static gboolean opt_quiet;
+static char *opt_chunk_size;
 
 static GOptionEntry entries[] = {
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress, only the digest", NULL },
+  { "chunk-size", 0, 0, G_OPTION_ARG_STRING, &opt_chunk_size,
+    "Upload blobs larger than SIZE in PATCH requests of SIZE bytes (default 64m)", "SIZE" },
   { NULL },
 };
 
@@ -61,6 +64,9 @@ sk_cmd_push (int argc, char **argv, GError **error)
                      entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)
       || !sk_cmd_check_args ("push", argc, 1, 2, error))
     return SK_CMD_FAILED;
+  guint64 chunk_size = 0;
+  if (opt_chunk_size && !sk_parse_size ("--chunk-size", opt_chunk_size, 1, &chunk_size, error))
+    return g_prefix_error (error, "push: "), SK_CMD_FAILED;
   g_autoptr (SkReference) dest = destination (argv[1], argc > 2 ? argv[2] : NULL, error);
   if (dest == NULL)
     return SK_CMD_FAILED;
@@ -71,7 +77,7 @@ sk_cmd_push (int argc, char **argv, GError **error)
   if (img == NULL || (img->manifest == NULL && !sk_store_image_load (store, img, error)))
     return SK_CMD_FAILED;
   SkPushOptions opts = { .tls_verify = opt_registry.tls_verify, .authfile = opt_registry.authfile,
-                         .cert_dir = opt_registry.cert_dir,
+                         .cert_dir = opt_registry.cert_dir, .chunk_size = chunk_size,
                          .progress = opt_quiet ? NULL : on_progress };
   SkPushStats stats = { 0 };
   g_autofree char *digest = NULL;

@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "cmd/console.h"
 #include "common/error.h"
+#include "common/util.h"
 #include "common/log.h"
 #include "runner/runner.h"
 
@@ -66,35 +67,6 @@ static GOptionEntry run_entries[] = {
   { NULL },
 };
 
-/* "512m", "2g", "1024" (MiB for memory), "10g" -> bytes. */
-static gboolean
-parse_size (const char *what, const char *s, guint64 plain_unit, guint64 *out, GError **error)
-{
-  char *end = NULL;
-  guint64 v = g_ascii_strtoull (s, &end, 10);
-  guint64 unit = plain_unit;
-  if (end && *end)
-    {
-      switch (g_ascii_tolower (*end))
-        {
-        case 'k': unit = 1ull << 10; break;
-        case 'm': unit = 1ull << 20; break;
-        case 'g': unit = 1ull << 30; break;
-        case 't': unit = 1ull << 40; break;
-        case 'b': unit = 1; break;
-        default: unit = 0;
-        }
-      if (end[1] && !(g_ascii_tolower (end[1]) == 'b' && end[2] == '\0')
-          && !(g_ascii_tolower (end[1]) == 'i' && g_ascii_tolower (end[2]) == 'b' && end[3] == '\0'))
-        unit = 0;
-    }
-  if (end == s || unit == 0 || v == 0 || v > G_MAXUINT64 / unit)
-    return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "invalid %s '%s': expected a size like 512m or 2g", what, s),
-           FALSE;
-  *out = v * unit;
-  return TRUE;
-}
-
 static GPtrArray *
 strv_array (char **v)
 {
@@ -115,14 +87,14 @@ build_options (const char *image, SkRunOptions *o, GError **error)
   if (opt_memory)
     {
       guint64 bytes;
-      if (!parse_size ("--memory", opt_memory, 1ull << 20, &bytes, error))
+      if (!sk_parse_size ("--memory", opt_memory, 1ull << 20, &bytes, error))
         return FALSE;
       o->memory_mib = bytes >> 20;
     }
   if (opt_cpus < 0)
     return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "invalid --cpus %d", opt_cpus), FALSE;
   o->cpus = opt_cpus;
-  if (opt_disk_size && !parse_size ("--disk-size", opt_disk_size, 1, &o->disk_size, error))
+  if (opt_disk_size && !sk_parse_size ("--disk-size", opt_disk_size, 1, &o->disk_size, error))
     return FALSE;
   o->ports = strv_array (opt_ports);
   o->env = strv_array (opt_env);

@@ -155,3 +155,31 @@ sk_format_age (gint64 then, gint64 now)
     return d < 7200 ? g_strdup ("About an hour ago") : g_strdup_printf ("%" G_GINT64_FORMAT " hours ago", d / 3600);
   return d < 172800 ? g_strdup ("1 day ago") : g_strdup_printf ("%" G_GINT64_FORMAT " days ago", d / 86400);
 }
+
+gboolean
+sk_parse_size (const char *what, const char *s, guint64 plain_unit, guint64 *out, GError **error)
+{
+  char *end = NULL;
+  guint64 v = g_ascii_strtoull (s, &end, 10);
+  guint64 unit = plain_unit;
+  if (end && *end)
+    {
+      switch (g_ascii_tolower (*end))
+        {
+        case 'k': unit = 1ull << 10; break;
+        case 'm': unit = 1ull << 20; break;
+        case 'g': unit = 1ull << 30; break;
+        case 't': unit = 1ull << 40; break;
+        case 'b': unit = 1; break;
+        default: unit = 0;
+        }
+      if (end[1] && !(g_ascii_tolower (end[1]) == 'b' && end[2] == '\0')
+          && !(g_ascii_tolower (end[1]) == 'i' && g_ascii_tolower (end[2]) == 'b' && end[3] == '\0'))
+        unit = 0;
+    }
+  if (end == s || unit == 0 || v == 0 || v > G_MAXUINT64 / unit)
+    return g_set_error (error, SK_ERROR, SK_ERROR_USAGE, "invalid %s '%s': expected a size like 512m or 2g", what, s),
+           FALSE;
+  *out = v * unit;
+  return TRUE;
+}

@@ -37,6 +37,11 @@ gboolean sk_write_all (int fd, const void *data, gsize len);
 /* Human-readable byte size ("1.5 GiB", "512 B"). */
 char *sk_format_size (guint64 bytes);
 
+/* "512m", "2g", "10g", "64MiB" -> bytes; a plain number counts @plain_unit
+ * bytes.  Zero and overflow are refused: SK_ERROR_USAGE "invalid @what
+ * 'S': expected a size like 512m or 2g". */
+gboolean sk_parse_size (const char *what, const char *s, guint64 plain_unit, guint64 *out, GError **error);
+
 /* "3 seconds ago", "2 hours ago", for `ps`/`images`. */
 char *sk_format_age (gint64 unix_then, gint64 unix_now);
 

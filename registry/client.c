@@ -390,6 +390,15 @@ sk_registry_send (SkRegistryClient *c, SkHttpRequest *req, const char *repositor
 {
   if (!ensure_base (c, error))
     return NULL;
+  /* A Location on another host (blob storage, or a registry that lies)
+   * never sees our credentials or tokens, and its challenges go unanswered. */
+  if (!sk_http_same_origin (c->base, req->url))
+    {
+      sk_debug ("%s %s: another host than %s, sent without credentials", req->method ? req->method : "GET",
+                req->url, c->base);
+      req->authorization = NULL;
+      return sk_http_send (c->http, req, error);
+    }
   return client_send_scoped (c, req, repository, actions, NULL, error);
 }
 

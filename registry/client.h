@@ -96,7 +96,9 @@ const char *sk_registry_client_base (SkRegistryClient *client, GError **error);
  * @actions on @repository need, answering 401 challenges like the calls
  * above (Basic, then tokens for "repository:REPO:ACTIONS").  Returns the
  * final response whatever its status (the caller judges it).  Used by
- * push: @req may carry a streamed body (body_fd, body_len). */
+ * push: @req may carry a streamed body (body_fd, body_len).  A URL on
+ * another scheme, host or port than the registry is sent without any
+ * authorization, and its 401 is returned as is. */
 SkHttpResponse *sk_registry_send (SkRegistryClient *client, SkHttpRequest *req, const char *repository,
                                   SkAuthActions actions, GError **error);
 

@@ -354,7 +354,8 @@ on_read (char *buf, size_t size, size_t nmemb, void *user)
   do
     got = pread (req->body_fd, buf, n, req->body_offset + t->body_pos);
   while (got < 0 && errno == EINTR);
-  if (got < 0)
+  /* A file that shrank under us must not leave curl waiting for bytes. */
+  if (got < 0 || (got == 0 && n > 0))
     return CURL_READFUNC_ABORT;
   t->body_pos += got;
   return got;
@@ -981,6 +982,27 @@ sk_http_resolve_url (const char *base, const char *ref)
   if (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0)
     return NULL;
   return g_uri_to_string (resolved);
+}
+
+/* The port @uri names, or its scheme's default. */
+static int
+uri_port (GUri *uri)
+{
+  int port = g_uri_get_port (uri);
+  if (port > 0)
+    return port;
+  return g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") == 0 ? 443 : 80;
+}
+
+gboolean
+sk_http_same_origin (const char *a, const char *b)
+{
+  g_autoptr (GUri) ua = g_uri_parse (a, G_URI_FLAGS_ENCODED, NULL);
+  g_autoptr (GUri) ub = g_uri_parse (b, G_URI_FLAGS_ENCODED, NULL);
+  if (ua == NULL || ub == NULL || g_uri_get_host (ua) == NULL || g_uri_get_host (ub) == NULL)
+    return FALSE;
+  return g_ascii_strcasecmp (g_uri_get_scheme (ua), g_uri_get_scheme (ub)) == 0
+         && g_ascii_strcasecmp (g_uri_get_host (ua), g_uri_get_host (ub)) == 0 && uri_port (ua) == uri_port (ub);
 }
 
 guint

@@ -158,6 +158,11 @@ gboolean sk_http_parse_header_line (const char *line, gsize len, char **out_name
  * @base; NULL when either does not parse or the result is not http(s). */
 char *sk_http_resolve_url (const char *base, const char *ref);
 
+/* TRUE when absolute URLs @a and @b have the same scheme, host and port
+ * (a missing port is the scheme's default); FALSE when either does not
+ * parse. */
+gboolean sk_http_same_origin (const char *a, const char *b);
+
 /* Delay before try @attempt (1-based, after a failed try): 500 ms doubling,
  * or @retry_after seconds (>= 0) capped at 60. */
 guint sk_http_backoff_ms (guint attempt, gint64 retry_after);

@@ -1,5 +1,5 @@
-/* skiff — pushing a stored image to a registry: HEAD, POST, streamed PUT,
- * then the manifest. */
+/* skiff — pushing a stored image to a registry: HEAD, POST, streamed PUT
+ * or PATCHes, then the manifest. */
 #include "registry/push.h"
 #include "registry/client.h"
 #include "common/cleanup.h"
@@ -21,6 +21,7 @@ typedef struct {
   GPtrArray *blobs; /* SkStoreBlob of the image */
   GBytes *config;
   const SkPushOptions *opts;
+  guint64 chunk_size;
   SkPushStats *stats;
 } Push;
 
@@ -64,12 +65,80 @@ blob_exists (Push *p, const char *digest, gboolean *out_exists, GError **error)
   return TRUE;
 }
 
+/* ---------------------------------------------------------------- pure helpers */
+
+char *
+sk_push_location (const char *request_url, const char *location, GError **error)
+{
+  if (location == NULL || *location == '\0')
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "the answer has no Location"), NULL;
+  char *abs = sk_http_resolve_url (request_url, location);
+  if (abs == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "unusable Location '%s'", location), NULL;
+  return abs;
+}
+
+char *
+sk_push_with_digest (const char *location, const char *digest)
+{
+  const char *hash = strchr (location, '#');
+  gsize len = hash ? (gsize) (hash - location) : strlen (location);
+  return g_strdup_printf ("%.*s%cdigest=%s", (int) len, location, memchr (location, '?', len) ? '&' : '?', digest);
+}
+
+gboolean
+sk_push_is_chunked (guint64 size, guint64 chunk_size)
+{
+  return chunk_size > 0 && size > chunk_size;
+}
+
+guint64
+sk_push_chunk_len (guint64 size, guint64 chunk_size, guint64 offset)
+{
+  if (offset >= size)
+    return 0;
+  return chunk_size > 0 ? MIN (chunk_size, size - offset) : size - offset;
+}
+
+char *
+sk_push_content_range (guint64 offset, guint64 len)
+{
+  g_return_val_if_fail (len > 0, NULL);
+  return g_strdup_printf ("%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT, offset, offset + len - 1);
+}
+
+gboolean
+sk_push_check_range (const char *value, guint64 received, GError **error)
+{
+  if (value == NULL)
+    return TRUE;
+  const char *p = g_str_has_prefix (value, "bytes=") ? value + 6 : value;
+  char *end = NULL;
+  guint64 first = g_ascii_strtoull (p, &end, 10);
+  guint64 last = 0;
+  gboolean ok = end != p && *end == '-' && g_ascii_isdigit (end[1]);
+  if (ok)
+    {
+      const char *q = end + 1;
+      last = g_ascii_strtoull (q, &end, 10);
+      ok = *end == '\0' && first == 0 && last >= first;
+    }
+  if (!ok)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "unusable Range '%s' in the answer", value), FALSE;
+  if (last + 1 != received)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA,
+                        "the registry holds %" G_GUINT64_FORMAT " bytes of the upload, %" G_GUINT64_FORMAT " were sent",
+                        last + 1, received), FALSE;
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- uploads */
+
 /* Opens an upload session; returns its absolute Location. */
 static char *
 start_upload (Push *p, GError **error)
 {
   g_autofree char *url = g_strdup_printf ("%s/v2/%s/blobs/uploads/", p->base, p->repo);
-  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
   const char *headers[] = { "Content-Length: 0", NULL };
   SkHttpRequest req = { .method = "POST", .url = url, .headers = headers };
   g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, error);
@@ -77,46 +146,104 @@ start_upload (Push *p, GError **error)
     return NULL;
   if (resp->status != 202)
     return sk_http_set_status_error (error, "POST", url, resp), NULL;
-  const char *location = sk_http_response_header (resp, "location");
-  char *abs = location ? sk_http_resolve_url (url, location) : NULL;
-  if (abs == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "POST %s: no usable Location in the answer", url),
-           NULL;
-  return abs;
-}
-
-/* "LOCATION?digest=D" or "LOCATION&digest=D". */
-static char *
-with_digest (const char *location, const char *digest)
-{
-  return g_strdup_printf ("%s%cdigest=%s", location, strchr (location, '?') ? '&' : '?', digest);
-}
-
-/* One upload: a session, then a single PUT ?digest= with the whole body
- * (@bytes, or @size bytes streamed from @fd). */
-static gboolean
-upload (Push *p, const char *digest, GBytes *bytes, int fd, guint64 size, GError **error)
-{
-  g_autofree char *location = start_upload (p, error);
+  char *location = sk_push_location (url, sk_http_response_header (resp, "location"), error);
   if (location == NULL)
+    return g_prefix_error (error, "POST %s: ", url), NULL;
+  return location;
+}
+
+/* Where a blob's bytes come from: @bytes, or @size bytes of @fd. */
+typedef struct {
+  GBytes *bytes;
+  int fd;
+  guint64 size;
+} Body;
+
+/* PATCHes @len bytes at @offset to *@location and moves *@location on
+ * to the newest Location the registry answers. */
+static gboolean
+patch_chunk (Push *p, char **location, const Body *body, guint64 offset, guint64 len, GError **error)
+{
+  g_autofree char *range = sk_push_content_range (offset, len);
+  g_autofree char *content_range = g_strconcat ("Content-Range: ", range, NULL);
+  const char *headers[] = { "Content-Type: application/octet-stream", content_range, NULL };
+  g_autofree char *url = g_strdup (*location);
+  SkHttpRequest req = { .method = "PATCH", .url = url, .headers = headers, .body_fd = body->fd,
+                        .body_offset = offset, .body_len = len, .no_retry = TRUE };
+  sk_debug ("PATCH %s (bytes %s of %" G_GUINT64_FORMAT ")", url, range, body->size);
+  g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, error);
+  if (resp == NULL)
     return FALSE;
-  g_autofree char *url = with_digest (location, digest);
+  if (resp->status != 202)
+    return sk_http_set_status_error (error, "PATCH", url, resp);
+  char *next = NULL;
+  if (!sk_push_check_range (sk_http_response_header (resp, "range"), offset + len, error)
+      || (next = sk_push_location (url, sk_http_response_header (resp, "location"), error)) == NULL)
+    return g_prefix_error (error, "PATCH %s: ", url), FALSE;
+  g_free (*location);
+  *location = next;
+  return TRUE;
+}
+
+/* The closing PUT ?digest= at @location, carrying the whole blob when
+ * @whole (else no body: the chunks are there). */
+static gboolean
+finish_upload (Push *p, const char *location, const char *digest, const Body *body, gboolean whole, GError **error)
+{
+  g_autofree char *url = sk_push_with_digest (location, digest);
   const char *headers[] = { "Content-Type: application/octet-stream", NULL };
   g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
   SkHttpRequest req = { .method = "PUT", .url = url, .headers = headers, .no_retry = TRUE };
-  if (bytes || size == 0)
-    req.body = bytes ? bytes : empty;
+  if (!whole || body->size == 0)
+    req.body = empty;
+  else if (body->bytes)
+    req.body = body->bytes;
   else
     {
-      req.body_fd = fd;
-      req.body_len = size;
+      req.body_fd = body->fd;
+      req.body_len = body->size;
     }
   g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, error);
   if (resp == NULL)
     return FALSE;
   if (resp->status != 201)
-    return sk_http_set_status_error (error, "PUT", location, resp);
+    return sk_http_set_status_error (error, "PUT", url, resp);
+  const char *got = sk_http_response_header (resp, "docker-content-digest");
+  if (got && !g_str_equal (got, digest))
+    return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "PUT %s: the registry stored the blob as '%s'",
+                        url, got), FALSE;
   return TRUE;
+}
+
+/* Best effort: tell the registry to drop a failed upload session. */
+static void
+cancel_upload (Push *p, const char *location)
+{
+  SkHttpRequest req = { .method = "DELETE", .url = location, .no_retry = TRUE };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, &local);
+  sk_debug ("cancelling upload %s: %s", location,
+            resp ? "done" : local ? local->message : "failed");
+}
+
+/* One upload: a session, then either a single PUT ?digest= with the
+ * whole body, or PATCHes of chunk_size bytes (each to the newest
+ * Location) and an empty PUT ?digest=. */
+static gboolean
+upload (Push *p, const char *digest, const Body *body, GError **error)
+{
+  g_autofree char *location = start_upload (p, error);
+  if (location == NULL)
+    return FALSE;
+  gboolean chunked = body->bytes == NULL && sk_push_is_chunked (body->size, p->chunk_size);
+  gboolean ok = TRUE;
+  for (guint64 off = 0, len; ok && chunked && (len = sk_push_chunk_len (body->size, p->chunk_size, off)) > 0;
+       off += len)
+    ok = patch_chunk (p, &location, body, off, len, error);
+  ok = ok && finish_upload (p, location, digest, body, !chunked, error);
+  if (!ok)
+    cancel_upload (p, location);
+  return ok;
 }
 
 static gboolean
@@ -137,7 +264,8 @@ upload_stored (Push *p, const SkDescriptor *desc, GError **error)
   if ((guint64) st.st_size != (guint64) desc->size)
     return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "'%s' has %" G_GINT64_FORMAT
                         " bytes, the manifest says %" G_GINT64_FORMAT, path, (gint64) st.st_size, desc->size), FALSE;
-  return upload (p, desc->digest, NULL, fd, st.st_size, error);
+  Body body = { .fd = fd, .size = st.st_size };
+  return upload (p, desc->digest, &body, error);
 }
 
 /* Uploads one blob unless the registry has it. */
@@ -155,7 +283,8 @@ push_blob (Push *p, const SkDescriptor *desc, gboolean is_config, GError **error
       return TRUE;
     }
   emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
-  gboolean ok = is_config ? upload (p, desc->digest, p->config, -1, 0, error) : upload_stored (p, desc, error);
+  Body config = { .bytes = p->config, .fd = -1, .size = p->config ? g_bytes_get_size (p->config) : 0 };
+  gboolean ok = is_config ? upload (p, desc->digest, &config, error) : upload_stored (p, desc, error);
   if (!ok)
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
   p->stats->uploaded++;
@@ -201,7 +330,8 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   if (client == NULL)
     return FALSE;
   Push p = { .store = store, .client = client, .repo = dest->path, .blobs = blobs, .config = img->config,
-             .opts = opts, .stats = stats ? stats : &local_stats };
+             .opts = opts, .stats = stats ? stats : &local_stats,
+             .chunk_size = opts->chunk_size ? opts->chunk_size : SK_PUSH_DEFAULT_CHUNK_SIZE };
   p.base = sk_registry_client_base (client, error);
   if (p.base == NULL)
     return FALSE;

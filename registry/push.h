@@ -3,9 +3,14 @@
  * Layers go exactly as stored (uncompressed qcow2, digest = diff-id), so
  * the manifest is pushed byte for byte and keeps its digest.  Blobs the
  * registry already has (HEAD) are not uploaded; the others are streamed
- * from the store's files (POST a session, then one PUT ?digest= with the
- * whole file).  The manifest goes last, and the registry's
- * Docker-Content-Digest must equal the local digest. */
+ * from the store's files: POST a session, then one PUT ?digest= with the
+ * whole file, or, for a blob larger than the chunk size, PATCHes with a
+ * Content-Range of chunk-size bytes each, every one to the Location the
+ * previous answer gave, then an empty PUT ?digest=.  A Location on another
+ * host gets no credentials (registry/client.h).  The registry's
+ * Docker-Content-Digest must equal the blob's digest; a failed upload
+ * session is cancelled (DELETE).  The manifest goes last, and must keep
+ * its digest too. */
 #pragma once
 
 #include <gio/gio.h>
@@ -30,10 +35,14 @@ typedef struct {
 
 typedef void (*SkPushProgress) (const SkPushEvent *event, gpointer user_data);
 
+/* Blobs larger than this go in PATCHes of this size. */
+#define SK_PUSH_DEFAULT_CHUNK_SIZE (64 * 1024 * 1024)
+
 typedef struct {
   gboolean tls_verify;
   const char *cert_dir;
   const char *authfile;
+  guint64 chunk_size;      /* 0: SK_PUSH_DEFAULT_CHUNK_SIZE */
   SkPushProgress progress; /* may be NULL */
   gpointer progress_data;
 } SkPushOptions;
@@ -55,5 +64,29 @@ gboolean sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference 
 /* The blob of @blobs (an image's, from sk_store_image_blobs) whose file
  * name carries @digest's hex, or NULL (a blob not stored as is). */
 const SkStoreBlob *sk_push_find_stored (GPtrArray *blobs, const char *digest);
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* The absolute URL of a Location header @location (may be relative, may
+ * be NULL) in the answer to @request_url; NULL with SK_ERROR_INVALID_DATA
+ * when missing or not http(s). */
+char *sk_push_location (const char *request_url, const char *location, GError **error);
+
+/* "@location?digest=D", or "&digest=D" when it has a query already. */
+char *sk_push_with_digest (const char *location, const char *digest);
+
+/* Whether a blob of @size bytes goes in chunks of @chunk_size (0: never). */
+gboolean sk_push_is_chunked (guint64 size, guint64 chunk_size);
+
+/* Bytes of the chunk starting at @offset (0 at or past the end). */
+guint64 sk_push_chunk_len (guint64 size, guint64 chunk_size, guint64 offset);
+
+/* The Content-Range value of a PATCH: "FIRST-LAST" (inclusive); @len > 0. */
+char *sk_push_content_range (guint64 offset, guint64 len);
+
+/* Checks the Range header of a PATCH answer ("0-LAST", or "bytes=0-LAST")
+ * says the registry holds exactly @received bytes; a missing header
+ * (NULL) passes.  SK_ERROR_INVALID_DATA otherwise. */
+gboolean sk_push_check_range (const char *value, guint64 received, GError **error);
 
 G_END_DECLS
