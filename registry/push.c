@@ -134,6 +134,14 @@ sk_push_check_range (const char *value, guint64 received, GError **error)
 
 /* ---------------------------------------------------------------- uploads */
 
+/* An upload URL for messages: without its query (the registry's opaque
+ * state, often hundreds of characters). */
+static char *
+shown_url (const char *url)
+{
+  return g_strndup (url, strcspn (url, "?#"));
+}
+
 /* Opens an upload session; returns its absolute Location. */
 static char *
 start_upload (Push *p, GError **error)
@@ -174,12 +182,13 @@ patch_chunk (Push *p, char **location, const Body *body, guint64 offset, guint64
   g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, error);
   if (resp == NULL)
     return FALSE;
+  g_autofree char *shown = shown_url (url);
   if (resp->status != 202)
-    return sk_http_set_status_error (error, "PATCH", url, resp);
+    return sk_http_set_status_error (error, "PATCH", shown, resp);
   char *next = NULL;
   if (!sk_push_check_range (sk_http_response_header (resp, "range"), offset + len, error)
       || (next = sk_push_location (url, sk_http_response_header (resp, "location"), error)) == NULL)
-    return g_prefix_error (error, "PATCH %s: ", url), FALSE;
+    return g_prefix_error (error, "PATCH %s: ", shown), FALSE;
   g_free (*location);
   *location = next;
   return TRUE;
@@ -206,12 +215,13 @@ finish_upload (Push *p, const char *location, const char *digest, const Body *bo
   g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, error);
   if (resp == NULL)
     return FALSE;
+  g_autofree char *shown = shown_url (url);
   if (resp->status != 201)
-    return sk_http_set_status_error (error, "PUT", url, resp);
+    return sk_http_set_status_error (error, "PUT", shown, resp);
   const char *got = sk_http_response_header (resp, "docker-content-digest");
   if (got && !g_str_equal (got, digest))
     return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH, "PUT %s: the registry stored the blob as '%s'",
-                        url, got), FALSE;
+                        shown, got), FALSE;
   return TRUE;
 }
 

@@ -34,11 +34,16 @@
 //                                      the registry-style JSON error body
 //   redirect      {"location": "file:///etc/passwd", "status": 307}
 //   delay         {"ms": N}            wait N ms, then forward
+//   location      {"origin": "http://127.0.0.1:N"}  point the Location
+//                                      header at another host (path kept)
+//   header        {"name": "range", "value": "0-5"}  set a header of the
+//                                      answer ("value": null removes it)
 //
 // Every request is logged as one JSON line to --log when it ends: t0 and t1
 // (when it came and ended, ms since the epoch), method, path, range,
 // status, action, bytes (body bytes sent to the client), up (request body
-// bytes forwarded to the registry).
+// bytes forwarded to the registry), auth (whether the request carried an
+// Authorization header).
 
 'use strict';
 
@@ -136,6 +141,14 @@ function rewriteHeaders(up, rule) {
   if (rule.action === 'truncate' && headers['content-length'] !== undefined)
     headers['content-length'] = String(Math.min(Number(headers['content-length']), rule.bytes));
   if (rule.action === 'inflate') delete headers['content-length'];
+  if (rule.action === 'location' && headers.location) {
+    const where = new URL(headers.location, 'http://placeholder');
+    headers.location = rule.origin + where.pathname + where.search;
+  }
+  if (rule.action === 'header') {
+    if (rule.value === null) delete headers[rule.name.toLowerCase()];
+    else headers[rule.name.toLowerCase()] = rule.value;
+  }
   return headers;
 }
 
@@ -221,7 +234,8 @@ function forward(req, res, rule, entry) {
 const server = http.createServer((req, res) => {
   const rule = pickRule(req);
   const entry = { t0: Date.now(), method: req.method, path: req.url, range: req.headers.range || null,
-                  action: rule ? rule.action : null, status: 0, bytes: 0, up: 0 };
+                  action: rule ? rule.action : null, status: 0, bytes: 0, up: 0,
+                  auth: req.headers.authorization !== undefined };
   if (rule && (rule.action === 'status' || rule.action === 'redirect')) {
     req.resume();
     answerDirectly(req, res, rule, entry);
