@@ -16,7 +16,7 @@ static char *opt_chunk_size;
 static GOptionEntry entries[] = {
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress, only the digest", NULL },
   { "chunk-size", 0, 0, G_OPTION_ARG_STRING, &opt_chunk_size,
-    "Upload blobs larger than SIZE in PATCH requests of SIZE bytes (default 64m)", "SIZE" },
+    "Registries: upload blobs larger than SIZE in PATCH requests of SIZE bytes (default 64m)", "SIZE" },
   { NULL },
 };
 
