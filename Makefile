@@ -9,7 +9,7 @@ PKGS := glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 libcurl jansson libarchive libcry
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # skiff-monitor starts on the path to every qemu: only what it uses.
-MONITOR_PKGS := glib-2.0 gio-2.0 jansson libcrypto
+MONITOR_PKGS := glib-2.0 gio-2.0 jansson
 MONITOR_LIBS := $(shell pkg-config --libs $(MONITOR_PKGS) 2>/dev/null)
 
 CC ?= cc

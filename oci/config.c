@@ -10,30 +10,6 @@
 
 #define INVALID(error, ...) (g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE, __VA_ARGS__), FALSE)
 
-static const char *const boot_names[] = {
-  [SK_BOOT_BIOS] = "bios",
-  [SK_BOOT_UEFI] = "uefi",
-  [SK_BOOT_KERNEL] = "kernel",
-};
-
-const char *
-sk_boot_mode_to_string (SkBootMode mode)
-{
-  return (guint) mode < G_N_ELEMENTS (boot_names) ? boot_names[mode] : NULL;
-}
-
-gboolean
-sk_boot_mode_from_string (const char *s, SkBootMode *out_mode, GError **error)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (boot_names); i++)
-    if (g_strcmp0 (s, boot_names[i]) == 0)
-      {
-        *out_mode = i;
-        return TRUE;
-      }
-  return INVALID (error, "unknown boot mode '%s' (expected bios, uefi or kernel)", s ? s : "");
-}
-
 static void
 history_entry_free (SkHistoryEntry *h)
 {
