@@ -61,7 +61,9 @@ SkStoreBlob *sk_store_write_blob (SkStore *store, int fd, const char *dir, const
 /* Like sk_store_write_blob, but takes the file itself instead of a copy:
  * @path (open as @fd) must be a file on the store's filesystem (its tmp
  * directory) that nothing else writes to; it becomes read-only and is
- * linked into the repository (the caller still removes @path). */
+ * linked into the repository (the caller still removes @path).  The
+ * caller vouches for @expected_digest (it hashed the bytes as it wrote
+ * them): only ostree's object name is computed here. */
 SkStoreBlob *sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *dir, const char *suffix,
                                   const char *expected_digest, GError **error);
 
