@@ -35,10 +35,8 @@ refuse (GError **error, const char *name, const char *why)
 
 /* ---------------------------------------------------------------- reading */
 
-/* @raw without leading "./" and trailing "/", or NULL (with @error) when
- * it is absolute or has an empty, "." or ".." component. */
-static char *
-clean_name (const char *raw, GError **error)
+char *
+sk_tar_clean_name (const char *raw, GError **error)
 {
   if (raw == NULL || *raw == '\0')
     return refuse (error, "", "has no name"), NULL;
@@ -64,8 +62,8 @@ clean_name (const char *raw, GError **error)
   return g_steal_pointer (&name);
 }
 
-static gboolean
-check_type (struct archive_entry *e, const char *raw, GError **error)
+gboolean
+sk_tar_check_type (struct archive_entry *e, const char *raw, GError **error)
 {
   if (archive_entry_hardlink (e) != NULL)
     return refuse (error, raw, "is a hard link");
@@ -178,8 +176,8 @@ static gboolean
 extract_entry (struct archive *a, struct archive_entry *e, int dfd, GHashTable *seen, guint8 *buf, GError **error)
 {
   const char *raw = archive_entry_pathname (e);
-  g_autofree char *name = clean_name (raw, error);
-  if (name == NULL || !check_type (e, raw, error))
+  g_autofree char *name = sk_tar_clean_name (raw, error);
+  if (name == NULL || !sk_tar_check_type (e, raw, error))
     return FALSE;
   if (!g_hash_table_add (seen, g_strdup (name)))
     return refuse (error, raw, "appears twice");
@@ -259,12 +257,15 @@ sk_layout_tar_free (SkLayoutTar *t)
 }
 
 static gboolean
-write_header (SkLayoutTar *t, const char *name, gboolean dir, gint64 size, GError **error)
+write_header_owned (SkLayoutTar *t, const char *name, gboolean dir, gint64 size, const SkTarOwner *owner,
+                    GError **error)
 {
   struct archive_entry *e = archive_entry_new ();
   archive_entry_set_pathname (e, name);
   archive_entry_set_filetype (e, dir ? AE_IFDIR : AE_IFREG);
-  archive_entry_set_perm (e, dir ? 0755 : 0644);
+  archive_entry_set_perm (e, owner ? owner->mode : dir ? 0755 : 0644);
+  archive_entry_set_uid (e, owner ? owner->uid : 0);
+  archive_entry_set_gid (e, owner ? owner->gid : 0);
   archive_entry_set_size (e, dir ? 0 : size);
   archive_entry_set_mtime (e, t->mtime, 0);
   int r = archive_write_header (t->a, e);
@@ -272,6 +273,18 @@ write_header (SkLayoutTar *t, const char *name, gboolean dir, gint64 size, GErro
   if (r != ARCHIVE_OK)
     return archive_fail (error, t->a, name);
   return TRUE;
+}
+
+static gboolean
+write_header (SkLayoutTar *t, const char *name, gboolean dir, gint64 size, GError **error)
+{
+  return write_header_owned (t, name, dir, size, NULL, error);
+}
+
+gboolean
+sk_layout_tar_add_dir (SkLayoutTar *t, const char *name, const SkTarOwner *owner, GError **error)
+{
+  return write_header_owned (t, name, TRUE, 0, owner, error);
 }
 
 static gboolean
@@ -303,12 +316,19 @@ sk_layout_tar_begin (SkLayoutTar *t, GError **error)
 gboolean
 sk_layout_tar_add_file (SkLayoutTar *t, const char *name, const char *path, GError **error)
 {
+  return sk_layout_tar_add_file_owned (t, name, path, NULL, error);
+}
+
+gboolean
+sk_layout_tar_add_file_owned (SkLayoutTar *t, const char *name, const char *path, const SkTarOwner *owner,
+                              GError **error)
+{
   sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
   struct stat st;
   if (fd < 0 || fstat (fd, &st) < 0)
     return sk_error_from_errno (error, errno, "opening '%s'", path);
   (void) posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  if (!write_header (t, name, FALSE, st.st_size, error))
+  if (!write_header_owned (t, name, FALSE, st.st_size, owner, error))
     return FALSE;
   g_autofree guint8 *buf = g_malloc (CHUNK);
   gint64 left = st.st_size;

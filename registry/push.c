@@ -19,6 +19,7 @@ typedef struct {
   const char *repo;
   const char *base;
   GPtrArray *blobs; /* SkStoreBlob of the image */
+  GHashTable *files; /* sk_registry_push_files: digest -> file, else NULL */
   GBytes *config;
   const SkPushOptions *opts;
   guint64 chunk_size;
@@ -256,15 +257,31 @@ upload (Push *p, const char *digest, const Body *body, GError **error)
   return ok;
 }
 
-static gboolean
-upload_stored (Push *p, const SkDescriptor *desc, GError **error)
+/* The file holding blob @desc. */
+static char *
+blob_file (Push *p, const SkDescriptor *desc, GError **error)
 {
+  if (p->files)
+    {
+      const char *path = g_hash_table_lookup (p->files, desc->digest);
+      if (path == NULL)
+        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' has no file", desc->digest), NULL;
+      return g_strdup (path);
+    }
   const SkStoreBlob *blob = sk_push_find_stored (p->blobs, desc->digest);
   if (blob == NULL)
     return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED,
                         "blob '%s' (%s) is not stored as is: pushing compressed layers is not supported yet",
-                        desc->digest, desc->media_type), FALSE;
-  g_autofree char *path = sk_store_blob_path (p->store, blob);
+                        desc->digest, desc->media_type), NULL;
+  return sk_store_blob_path (p->store, blob);
+}
+
+static gboolean
+upload_stored (Push *p, const SkDescriptor *desc, GError **error)
+{
+  g_autofree char *path = blob_file (p, desc, error);
+  if (path == NULL)
+    return FALSE;
   sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return sk_error_from_errno (error, errno, "opening '%s'", path), FALSE;
@@ -294,7 +311,7 @@ push_blob (Push *p, const SkDescriptor *desc, gboolean is_config, GError **error
     }
   emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
   Body config = { .bytes = p->config, .fd = -1, .size = p->config ? g_bytes_get_size (p->config) : 0 };
-  gboolean ok = is_config ? upload (p, desc->digest, &config, error) : upload_stored (p, desc, error);
+  gboolean ok = is_config && p->config ? upload (p, desc->digest, &config, error) : upload_stored (p, desc, error);
   if (!ok)
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
   p->stats->uploaded++;
@@ -355,5 +372,36 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   if (!put_manifest (&p, m, ref, img->digest, error))
     return g_prefix_error (error, "manifest: "), FALSE;
   *out_digest = g_strdup (img->digest);
+  return TRUE;
+}
+
+gboolean
+sk_registry_push_files (GBytes *manifest, GHashTable *files, const SkReference *dest, const SkPushOptions *opts,
+                        char **out_digest, SkPushStats *stats, GError **error)
+{
+  SkPushStats local_stats = { 0 };
+  g_autoptr (SkManifest) m = sk_manifest_parse (manifest, NULL, error);
+  if (m == NULL)
+    return FALSE;
+  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir,
+                              .authfile = opts->authfile };
+  g_autoptr (SkRegistryClient) client = sk_registry_client_new (dest->domain, &ropts, error);
+  if (client == NULL)
+    return FALSE;
+  Push p = { .client = client, .repo = dest->path, .files = files, .opts = opts,
+             .stats = stats ? stats : &local_stats,
+             .chunk_size = opts->chunk_size ? opts->chunk_size : SK_PUSH_DEFAULT_CHUNK_SIZE };
+  p.base = sk_registry_client_base (client, error);
+  if (p.base == NULL)
+    return FALSE;
+  for (guint i = 0; i < m->layers->len; i++)
+    if (!push_blob (&p, m->layers->pdata[i], FALSE, error))
+      return FALSE;
+  if (!push_blob (&p, m->config, TRUE, error))
+    return FALSE;
+  emit (&p, SK_PUSH_EVENT_MANIFEST, m->digest, g_bytes_get_size (m->raw));
+  if (!put_manifest (&p, m, dest->tag ? dest->tag : m->digest, m->digest, error))
+    return g_prefix_error (error, "manifest: "), FALSE;
+  *out_digest = g_strdup (m->digest);
   return TRUE;
 }

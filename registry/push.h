@@ -89,4 +89,10 @@ char *sk_push_content_range (guint64 offset, guint64 len);
  * (NULL) passes.  SK_ERROR_INVALID_DATA otherwise. */
 gboolean sk_push_check_range (const char *value, guint64 received, GError **error);
 
+/* Pushes the manifest @manifest whose blobs (config included) are the
+ * files @files maps their digests to, as sk_registry_push does (for
+ * images built outside the store: a containerDisk). */
+gboolean sk_registry_push_files (GBytes *manifest, GHashTable *files, const SkReference *dest, const SkPushOptions *opts,
+                                 char **out_digest, SkPushStats *stats, GError **error);
+
 G_END_DECLS

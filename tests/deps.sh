@@ -45,6 +45,8 @@ PACKAGES=(
 	docker-registry
 	skopeo
 	apache2-utils
+	# KubeVirt containerDisks built from scratch in the tests
+	buildah
 	openssl
 	nodejs
 	curl
