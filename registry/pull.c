@@ -2,6 +2,7 @@
  * commit it to the store in one step. */
 #include "registry/pull.h"
 #include "registry/client.h"
+#include "registry/follow.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -41,6 +42,8 @@ typedef struct {
   guint64 resume;    /* bytes an earlier pull left */
   gboolean complete; /* the partial file already holds the whole blob */
   GError *error;     /* of its download */
+  SkFollower *follower; /* hashing the download as it goes, or NULL */
+  char *object;      /* its ostree name, when the follower found it */
 } Item;
 
 static void
@@ -56,6 +59,8 @@ static void
 on_bytes (guint64 done, guint64 total, gpointer user_data)
 {
   Item *it = user_data;
+  if (it->follower)
+    sk_follower_advance (it->follower, done);
   emit (it->p, SK_PULL_EVENT_BLOB_BYTES, it->d->digest, it->d->media_type, done, total);
 }
 
@@ -240,6 +245,8 @@ item_clear (Item *it)
 {
   if (it->have)
     sk_store_blob_free (it->have);
+  g_clear_pointer (&it->follower, sk_follower_free);
+  g_free (it->object);
   sk_close_fdp (&it->fd);
   g_free (it->path);
   g_clear_error (&it->error);
@@ -285,6 +292,14 @@ plan_items (Pull *p, Item *items, guint n, GError **error)
   return TRUE;
 }
 
+/* TRUE for a blob the store keeps byte for byte (not decompressed). */
+static gboolean
+stored_as_is (const SkDescriptor *d)
+{
+  const char *compression = sk_pull_layer_compression (d->media_type);
+  return compression == NULL || *compression == '\0';
+}
+
 /* Downloads every item that needs it, SK_PULL_PARALLEL at a time. */
 static gboolean
 download_items (Pull *p, Item *items, guint n, GError **error)
@@ -300,6 +315,11 @@ download_items (Pull *p, Item *items, guint n, GError **error)
       jobs[n_jobs] = (SkRegistryBlobJob) { .digest = it->d->digest, .size = it->d->size, .fd = it->fd,
                                            .resume_from = it->resume, .progress = on_bytes, .progress_data = it };
       owners[n_jobs++] = it;
+      /* A blob stored as it is downloaded gets its store name hashed
+       * meanwhile, on another core. */
+      g_autoptr (GBytes) header = stored_as_is (it->d) ? sk_store_blob_header (it->d->size, NULL) : NULL;
+      if (header)
+        it->follower = sk_follower_new (it->fd, it->resume, header);
     }
   if (n_jobs == 0)
     return TRUE;
@@ -310,7 +330,18 @@ download_items (Pull *p, Item *items, guint n, GError **error)
     p->src->get_blob (p->src_data, jobs[i].digest, jobs[i].size, jobs[i].fd, jobs[i].resume_from, jobs[i].progress,
                       jobs[i].progress_data, &jobs[i].error);
   for (guint i = 0; i < n_jobs; i++)
-    owners[i]->error = jobs[i].error;
+    {
+      Item *it = owners[i];
+      it->error = jobs[i].error;
+      g_autofree char *digest = NULL, *object = NULL;
+      if (it->follower && it->error == NULL
+          && sk_follower_finish (it->follower, it->d->size, &digest, &object) && g_str_equal (digest, it->d->digest))
+        {
+          it->object = g_strdup (sk_digest_hex (object));
+          sk_debug ("blob '%s': hashed for the store during its download", it->d->digest);
+        }
+      g_clear_pointer (&it->follower, sk_follower_free);
+    }
   return TRUE;
 }
 
@@ -472,7 +503,9 @@ store_disk (Item *it, const char *parent_diff_id, GError **error)
   if (fd < 0 || !sk_qcow2_verify (qcow2, backing, NULL, error))
     return FALSE;
   /* The verified file itself becomes the stored layer (no copy). */
-  g_autoptr (SkStoreBlob) blob = sk_store_adopt_blob (p->store, fd, qcow2, "layers", ".qcow2", diff_id, error);
+  const char *object = qcow2 == files.partial ? it->object : NULL;
+  g_autoptr (SkStoreBlob) blob = sk_store_adopt_blob (p->store, fd, qcow2, object, "layers", ".qcow2", diff_id,
+                                                      error);
   if (blob == NULL)
     return FALSE;
   /* The stored copy is what qemu will open: when it is another file (the
@@ -491,7 +524,8 @@ static gboolean
 store_boot (Item *it, GError **error)
 {
   g_auto (LayerFiles) files = { .partial = g_strdup (it->path) };
-  SkStoreBlob *blob = sk_store_adopt_blob (it->p->store, it->fd, it->path, "boot", NULL, it->d->digest, error);
+  SkStoreBlob *blob = sk_store_adopt_blob (it->p->store, it->fd, it->path, it->object, "boot", NULL, it->d->digest,
+                                           error);
   if (blob == NULL)
     return FALSE;
   g_ptr_array_add (it->p->blobs, blob);

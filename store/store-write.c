@@ -303,11 +303,18 @@ adopt_object (SkStore *store, int fd, const char *path, const char *object, GErr
   return TRUE;
 }
 
+GBytes *
+sk_store_blob_header (guint64 size, GError **error)
+{
+  return ostree_file_header (size, error);
+}
+
 /* sk_store_write_blob and sk_store_adopt_blob: @adopt_path is the file
- * to take over, or NULL to copy. */
+ * to take over (its ostree name @known_object when the caller has it), or
+ * NULL to copy. */
 static SkStoreBlob *
-store_blob (SkStore *store, int fd, const char *adopt_path, const char *dir, const char *suffix,
-            const char *expected_digest, char **out_digest, GError **error)
+store_blob (SkStore *store, int fd, const char *adopt_path, const char *known_object, const char *dir,
+            const char *suffix, const char *expected_digest, char **out_digest, GError **error)
 {
   struct stat before, after;
   if (fstat (fd, &before) < 0)
@@ -334,7 +341,7 @@ store_blob (SkStore *store, int fd, const char *adopt_path, const char *dir, con
   if (adopt_path && expected_digest)
     {
       digest = g_strdup (expected_digest);
-      object = hash_object (fd, before.st_size, header, error);
+      object = known_object ? g_strdup (known_object) : hash_object (fd, before.st_size, header, error);
       if (object == NULL)
         return NULL;
     }
@@ -362,14 +369,14 @@ SkStoreBlob *
 sk_store_write_blob (SkStore *store, int fd, const char *dir, const char *suffix,
                      const char *expected_digest, char **out_digest, GError **error)
 {
-  return store_blob (store, fd, NULL, dir, suffix, expected_digest, out_digest, error);
+  return store_blob (store, fd, NULL, NULL, dir, suffix, expected_digest, out_digest, error);
 }
 
 SkStoreBlob *
-sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *dir, const char *suffix,
-                     const char *expected_digest, GError **error)
+sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *object, const char *dir,
+                     const char *suffix, const char *expected_digest, GError **error)
 {
-  return store_blob (store, fd, path, dir, suffix, expected_digest, NULL, error);
+  return store_blob (store, fd, path, object, dir, suffix, expected_digest, NULL, error);
 }
 
 char *

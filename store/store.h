@@ -63,9 +63,13 @@ SkStoreBlob *sk_store_write_blob (SkStore *store, int fd, const char *dir, const
  * directory) that nothing else writes to; it becomes read-only and is
  * linked into the repository (the caller still removes @path).  The
  * caller vouches for @expected_digest (it hashed the bytes as it wrote
- * them): only ostree's object name is computed here. */
-SkStoreBlob *sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *dir, const char *suffix,
-                                  const char *expected_digest, GError **error);
+ * them), and for @object (hex; may be NULL) when it also hashed them after
+ * sk_store_blob_header: what the caller did not compute is computed here. */
+SkStoreBlob *sk_store_adopt_blob (SkStore *store, int fd, const char *path, const char *object, const char *dir,
+                                  const char *suffix, const char *expected_digest, GError **error);
+
+/* The bytes ostree hashes before a blob's own to name its object. */
+GBytes *sk_store_blob_header (guint64 size, GError **error);
 
 /* The absolute path of the repository file holding @blob (read-only). */
 char *sk_store_blob_path (SkStore *store, const SkStoreBlob *blob);

@@ -1,0 +1,143 @@
+/* skiff — a thread hashing a download's file as it grows. */
+#include "registry/follow.h"
+#include "oci/digest.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#define FOLLOW_CHUNK (1 << 20)
+
+struct _SkFollower {
+  GThread *thread;
+  GMutex lock;
+  GCond cond;
+  int fd;
+  guint64 written; /* what the download reported */
+  guint64 pos;     /* what is hashed */
+  gboolean stop;   /* the download is over: the file has its final size */
+  gboolean done;   /* the thread has ended */
+  gboolean spoiled;
+  SkHasher *plain;
+  SkHasher *prefixed;
+};
+
+/* Reads and hashes [at, at + len); the lock is not held. */
+static gssize
+hash_range (SkFollower *f, guint8 *buf, guint64 at, gsize len)
+{
+  gssize n;
+  do
+    n = pread (f->fd, buf, len, at);
+  while (n < 0 && errno == EINTR);
+  if (n > 0)
+    {
+      sk_hasher_update (f->plain, buf, n);
+      sk_hasher_update (f->prefixed, buf, n);
+    }
+  return n;
+}
+
+static gpointer
+follow (gpointer data)
+{
+  SkFollower *f = data;
+  g_autofree guint8 *buf = g_malloc (FOLLOW_CHUNK);
+  g_mutex_lock (&f->lock);
+  for (;;)
+    {
+      while (!f->stop && f->written <= f->pos)
+        g_cond_wait (&f->cond, &f->lock);
+      if (f->written < f->pos)
+        f->spoiled = TRUE; /* the download started over */
+      if (f->spoiled || f->written == f->pos)
+        break;
+      guint64 at = f->pos;
+      gsize len = MIN (f->written - at, FOLLOW_CHUNK);
+      g_mutex_unlock (&f->lock);
+      gssize n = hash_range (f, buf, at, len);
+      g_mutex_lock (&f->lock);
+      /* Zeros at the very end are a hole until the download sets the
+       * final size: wait for that before judging a short read. */
+      if (n == 0 && !f->stop)
+        {
+          while (!f->stop)
+            g_cond_wait (&f->cond, &f->lock);
+          continue;
+        }
+      if (n <= 0)
+        {
+          f->spoiled = TRUE;
+          break;
+        }
+      f->pos += n;
+    }
+  f->done = TRUE;
+  g_mutex_unlock (&f->lock);
+  return NULL;
+}
+
+SkFollower *
+sk_follower_new (int fd, guint64 have, GBytes *prefix)
+{
+  SkFollower *f = g_new0 (SkFollower, 1);
+  g_mutex_init (&f->lock);
+  g_cond_init (&f->cond);
+  f->fd = fd;
+  f->written = have;
+  f->plain = sk_hasher_new (SK_DIGEST_SHA256);
+  f->prefixed = sk_hasher_new (SK_DIGEST_SHA256);
+  gsize len;
+  const void *data = g_bytes_get_data (prefix, &len);
+  sk_hasher_update (f->prefixed, data, len);
+  f->thread = g_thread_new ("skiff-follow", follow, f);
+  return f;
+}
+
+void
+sk_follower_advance (SkFollower *f, guint64 written)
+{
+  g_mutex_lock (&f->lock);
+  f->written = written;
+  g_cond_signal (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
+
+/* Ends the thread: the file is final (or abandoned). */
+static void
+stop (SkFollower *f, guint64 size)
+{
+  if (f->thread == NULL)
+    return;
+  g_mutex_lock (&f->lock);
+  if (f->written != size)
+    f->spoiled = f->spoiled || f->written > size;
+  f->written = size;
+  f->stop = TRUE;
+  g_cond_signal (&f->cond);
+  g_mutex_unlock (&f->lock);
+  g_thread_join (g_steal_pointer (&f->thread));
+}
+
+gboolean
+sk_follower_finish (SkFollower *f, guint64 size, char **out_digest, char **out_prefixed)
+{
+  stop (f, size);
+  if (f->spoiled || f->pos != size)
+    return FALSE;
+  *out_digest = sk_hasher_finish (f->plain);
+  *out_prefixed = sk_hasher_finish (f->prefixed);
+  return TRUE;
+}
+
+void
+sk_follower_free (SkFollower *f)
+{
+  if (f == NULL)
+    return;
+  stop (f, 0);
+  sk_hasher_free (f->plain);
+  sk_hasher_free (f->prefixed);
+  g_mutex_clear (&f->lock);
+  g_cond_clear (&f->cond);
+  g_free (f);
+}

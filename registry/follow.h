@@ -1,0 +1,35 @@
+/* skiff — hashing a download's file behind it, on a thread of its own.
+ *
+ * A follower reads the bytes a download has written so far (it is told
+ * how far by the download's progress) and hashes them twice: the sha256
+ * of the bytes, and the sha256 of a prefix followed by the bytes (the
+ * store's object name for a blob: sk_store_blob_header).  Storing the
+ * finished file then needs no second read on the critical path.  Anything
+ * unexpected (the download starting over, a short read) spoils the
+ * result; the caller then hashes the file itself. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct _SkFollower SkFollower;
+
+/* Follows @fd (not owned), whose first @have bytes are there already;
+ * @prefix is hashed before the bytes for the second digest. */
+SkFollower *sk_follower_new (int fd, guint64 have, GBytes *prefix);
+
+/* The download has written its first @written bytes. */
+void sk_follower_advance (SkFollower *f, guint64 written);
+
+/* The download is over and the file has its final size @size: hashes what
+ * is left and stops.  On success @out_digest is the sha256 of the file's
+ * @size bytes and @out_prefixed that of the prefix and the bytes; FALSE
+ * when the result was spoiled. */
+gboolean sk_follower_finish (SkFollower *f, guint64 size, char **out_digest, char **out_prefixed);
+
+/* Stops (if running) and frees; NULL-safe. */
+void sk_follower_free (SkFollower *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkFollower, sk_follower_free)
+
+G_END_DECLS
