@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Smoke test of tests/bench/s3.sh for `make check-slow`: the benchmark runs
+# with a 96 MiB image (above the multipart threshold), once, and every
+# measurement comes out as a number.  The table is printed as TAP
+# diagnostics.  Timing targets are NOT asserted here; the one that is not a
+# timing is: a second push uploads no blob (no blob PUT, 0 B).
+. "$(dirname "$0")/../e2e/lib.sh"
+
+require_cmd radosgw ceph-mon ceph-osd radosgw-admin monmaptool /usr/bin/aws qemu-img python3
+
+BENCH=$SK_E2E_LIB_DIR/../bench/s3.sh
+TSV=$TMP/results.tsv
+
+value() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV"; }
+is_number() {
+	local v
+	v=$(value "$1")
+	if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
+		ok "$1 = $v"
+	else
+		not_ok "$1 is a positive number" "got: '$v'"
+	fi
+}
+
+run env SK_BENCH_MIB=96 SK_BENCH_RUNS=1 SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" bash "$BENCH"
+is "$RC" 0 "the benchmark runs"
+[ "$RC" = 0 ] || diag "$ERR"
+diag "$OUT"
+for key in upload_skiff_mibps upload_aws_mibps download_skiff_mibps download_aws_mibps upload_ratio download_ratio; do
+	is_number "$key"
+done
+is "$(value repush_blob_puts)" 0 "a second push PUTs no blob"
+is "$(value repush_bytes)" "0 B" "a second push uploads 0 blob bytes"
+
+done_testing
