@@ -297,9 +297,10 @@ write_to_fd (Transfer *t, const char *data, gsize len)
   if (t->dl->max_size && t->offset + len > t->dl->max_size)
     return g_set_error (&t->write_error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "more than the expected %" G_GUINT64_FORMAT " bytes", t->dl->max_size), FALSE;
-  if (!write_sparse (t->fd, data, len, t->offset))
+  if (!write_sparse (t->fd, data, len, t->dl->file_offset + t->offset))
     return sk_error_from_errno (&t->write_error, errno, "writing the download");
-  sk_hasher_update (t->hasher, data, len);
+  if (!t->dl->in_place)
+    sk_hasher_update (t->hasher, data, len);
   t->offset += len;
   if (t->dl->progress)
     {
@@ -638,7 +639,7 @@ download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, 
   *t = (Transfer) { .http = http, .curl = curl, .req = req, .fd = fd, .download = TRUE, .dl = opts };
   t->max_body = SK_HTTP_DEFAULT_MAX_BODY;
   t->hasher = sk_hasher_new (opts->alg);
-  if (!hash_existing (fd, opts->resume_from, t->hasher, error))
+  if (!opts->in_place && !hash_existing (fd, opts->resume_from, t->hasher, error))
     return FALSE;
   t->offset = opts->resume_from;
   return TRUE;

@@ -78,6 +78,10 @@ typedef struct {
   guint64 max_size;        /* refuse a body making the file larger; 0: no limit */
   SkHttpProgress progress; /* may be NULL */
   gpointer progress_data;
+  gboolean in_place;       /* the body is one range of a larger file (parallel ranged GETs): it is
+                              written at file_offset onwards and neither hashed nor resumed, and
+                              nothing else of the fd is read or truncated (resume_from must be 0) */
+  guint64 file_offset;
 } SkHttpDownloadOptions;
 
 /* GETs @req into @fd (a regular file opened read-write): the first

@@ -124,7 +124,7 @@ source_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64
   if (key == NULL)
     return FALSE;
   g_autofree char *got = NULL;
-  if (!sk_s3_get_file (s->client, key, size, fd, resume_from, sk_store_tmp_dir (s->store), progress, progress_data,
+  if (!sk_s3_get_file (s->client, key, size, fd, resume_from, progress, progress_data,
                        &got, error))
     return FALSE;
   if (!g_str_equal (got, digest))

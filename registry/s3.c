@@ -625,7 +625,7 @@ sk_s3_put_file (SkS3Client *c, const char *key, int fd, guint64 size, const char
 typedef struct {
   SkS3Client *client;
   const char *key;
-  char **paths;       /* part files */
+  int fd;             /* the whole file, sized in advance */
   guint64 *offsets;
   guint64 *sizes;
   guint n_parts;
@@ -636,6 +636,9 @@ typedef struct {
   guint64 total;
   SkHttpProgress progress;
   gpointer progress_data;
+  gboolean *part_done; /* the hasher follows finished parts (under lock) */
+  guint workers;       /* still running (under lock) */
+  GCond cond;          /* part_done or workers changed */
 } Download;
 
 typedef struct {
@@ -657,20 +660,15 @@ on_part_bytes (guint64 done, guint64 total, gpointer data)
   g_mutex_unlock (&d->lock);
 }
 
-/* One part into its file, from scratch; TRUE when it holds exactly its
- * bytes (the digest of the whole is checked later). */
+/* One part, from scratch, into its range of the file. */
 static gboolean
 download_part (Download *d, SkHttp *http, guint i, GError **error)
 {
-  sk_autofd int fd = open (d->paths[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return sk_error_from_errno (error, errno, "creating '%s'", d->paths[i]);
   g_autofree char *range = g_strdup_printf ("Range: bytes=%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
                                             d->offsets[i], d->offsets[i] + d->sizes[i] - 1);
   const char *headers[] = { range, NULL };
-  g_autofree char *url = NULL;
   S3Req r = { .method = "GET", .key = d->key, .headers = headers };
-  url = request_url (d->client, &r);
+  g_autofree char *url = request_url (d->client, &r);
   g_autoptr (GPtrArray) all = request_headers (d->client, &r, url, error);
   if (all == NULL)
     return FALSE;
@@ -678,21 +676,18 @@ download_part (Download *d, SkHttp *http, guint i, GError **error)
   SkHttpRequest req = { .method = "GET", .url = url, .headers = (const char *const *) all->pdata, .no_retry = TRUE };
   PartProgress pp = { .d = d };
   SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .max_size = d->sizes[i], .progress = on_part_bytes,
-                                 .progress_data = &pp };
+                                 .progress_data = &pp, .in_place = TRUE, .file_offset = d->offsets[i] };
   guint64 got = 0;
-  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, fd, &opts, NULL, &got, error);
-  gboolean ok = resp != NULL && resp->status == 206 && got == d->sizes[i];
-  if (!ok)
-    {
-      on_part_bytes (0, 0, &pp); /* take back what this try reported */
-      if (resp && resp->status != 206 && resp->status >= 300)
-        return set_status_error (error, d->client, "GET", d->key, resp);
-      if (resp)
-        return g_set_error (error, SK_ERROR, SK_ERROR_TRANSIENT, "GET %s: part %u: HTTP %ld with %" G_GUINT64_FORMAT
-                            " of %" G_GUINT64_FORMAT " bytes", d->key, i + 1, resp->status, got, d->sizes[i]), FALSE;
-      return FALSE;
-    }
-  return TRUE;
+  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, d->fd, &opts, NULL, &got, error);
+  if (resp != NULL && resp->status == 206 && got == d->sizes[i])
+    return TRUE;
+  on_part_bytes (0, 0, &pp); /* take back what this try reported */
+  if (resp && resp->status >= 300)
+    return set_status_error (error, d->client, "GET", d->key, resp);
+  if (resp)
+    return g_set_error (error, SK_ERROR, SK_ERROR_TRANSIENT, "GET %s: part %u: HTTP %ld with %" G_GUINT64_FORMAT
+                        " of %" G_GUINT64_FORMAT " bytes", d->key, i + 1, resp->status, got, d->sizes[i]), FALSE;
+  return FALSE;
 }
 
 static gboolean
@@ -711,66 +706,81 @@ download_part_with_retries (Download *d, SkHttp *http, guint i, GError **error)
     }
 }
 
-static gpointer
-download_worker (gpointer data)
+static void
+download_fail (Download *d, GError *local)
 {
-  Download *d = data;
+  g_mutex_lock (&d->lock);
+  if (d->error == NULL)
+    d->error = local;
+  else
+    g_error_free (local);
+  g_mutex_unlock (&d->lock);
+}
+
+static void
+download_take_parts (Download *d)
+{
   g_autoptr (SkHttp) http = sk_http_new (d->client->tls_verify, NULL, NULL);
+  if (http == NULL)
+    return download_fail (d, g_error_new (SK_ERROR, SK_ERROR_FAILED, "curl_easy_init failed"));
   for (;;)
     {
       gint i = g_atomic_int_add (&d->next, 1);
-      if (i >= (gint) d->n_parts || http == NULL)
-        return NULL;
+      if (i >= (gint) d->n_parts)
+        return;
       g_mutex_lock (&d->lock);
       gboolean failed = d->error != NULL;
       g_mutex_unlock (&d->lock);
       if (failed)
-        return NULL;
+        return;
       GError *local = NULL;
       if (!download_part_with_retries (d, http, i, &local))
-        {
-          g_mutex_lock (&d->lock);
-          if (d->error == NULL)
-            d->error = local;
-          else
-            g_error_free (local);
-          g_mutex_unlock (&d->lock);
-          return NULL;
-        }
+        return download_fail (d, local);
+      g_mutex_lock (&d->lock);
+      d->part_done[i] = TRUE;
+      g_cond_broadcast (&d->cond);
+      g_mutex_unlock (&d->lock);
     }
 }
 
-/* Appends the part files to @fd in order, hashing; removes them. */
+static gpointer
+download_worker (gpointer data)
+{
+  Download *d = data;
+  download_take_parts (d);
+  g_mutex_lock (&d->lock);
+  d->workers--;
+  g_cond_broadcast (&d->cond);
+  g_mutex_unlock (&d->lock);
+  return NULL;
+}
+
+/* Hashes the file part by part as the workers finish them, so hashing
+ * overlaps the transfer; NULL when the download failed. */
 static char *
-join_parts (Download *d, int fd, GError **error)
+hash_following (Download *d, GError **error)
 {
   g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
   for (guint i = 0; i < d->n_parts; i++)
     {
-      sk_autofd int in = open (d->paths[i], O_RDONLY | O_CLOEXEC);
-      if (in < 0)
-        return sk_error_from_errno (error, errno, "opening '%s'", d->paths[i]), NULL;
+      g_mutex_lock (&d->lock);
+      while (!d->part_done[i] && d->error == NULL && d->workers > 0)
+        g_cond_wait (&d->cond, &d->lock);
+      gboolean ready = d->part_done[i];
+      g_mutex_unlock (&d->lock);
+      if (!ready)
+        return NULL;
       for (guint64 pos = 0; pos < d->sizes[i];)
         {
-          ssize_t n = read (in, buf, COPY_CHUNK);
+          ssize_t n = pread (d->fd, buf, MIN ((guint64) COPY_CHUNK, d->sizes[i] - pos), d->offsets[i] + pos);
           if (n < 0 && errno == EINTR)
             continue;
           if (n <= 0)
-            return sk_error_from_errno (error, n < 0 ? errno : EIO, "reading '%s'", d->paths[i]), NULL;
-          for (ssize_t w = 0; w < n;)
-            {
-              ssize_t k = pwrite (fd, buf + w, n - w, d->offsets[i] + pos + w);
-              if (k < 0 && errno == EINTR)
-                continue;
-              if (k < 0)
-                return sk_error_from_errno (error, errno, "writing the download"), NULL;
-              w += k;
-            }
+            return sk_error_from_errno (error, n < 0 ? errno : EIO, "hashing the download"), NULL;
           sk_hasher_update (h, buf, n);
           pos += n;
         }
-      (void) unlink (d->paths[i]);
     }
   return sk_hasher_finish (h);
 }
@@ -778,57 +788,62 @@ join_parts (Download *d, int fd, GError **error)
 static void
 download_clear (Download *d)
 {
-  for (guint i = 0; i < d->n_parts; i++)
-    {
-      (void) unlink (d->paths[i]);
-      g_free (d->paths[i]);
-    }
-  g_free (d->paths);
   g_free (d->offsets);
   g_free (d->sizes);
+  g_free (d->part_done);
   g_clear_error (&d->error);
   g_mutex_clear (&d->lock);
+  g_cond_clear (&d->cond);
 }
 
 static gboolean
-parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, const char *tmp_dir, SkHttpProgress progress,
+parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, SkHttpProgress progress,
                    gpointer progress_data, char **out_digest, GError **error)
 {
-  Download d = { .client = c, .key = key, .total = size, .progress = progress, .progress_data = progress_data };
+  /* Sized first: parts land anywhere, and zero blocks stay holes. */
+  if (ftruncate (fd, 0) < 0 || ftruncate (fd, size) < 0)
+    return sk_error_from_errno (error, errno, "sizing the download");
+  Download d = { .client = c, .key = key, .fd = fd, .total = size, .progress = progress,
+                 .progress_data = progress_data };
   g_mutex_init (&d.lock);
+  g_cond_init (&d.cond);
   d.n_parts = (size + SK_S3_PART_SIZE - 1) / SK_S3_PART_SIZE;
-  d.paths = g_new0 (char *, d.n_parts);
   d.offsets = g_new0 (guint64, d.n_parts);
   d.sizes = g_new0 (guint64, d.n_parts);
-  g_autofree char *tag = g_strdup_printf ("%d-%p", (int) getpid (), (void *) &d);
+  d.part_done = g_new0 (gboolean, d.n_parts);
   for (guint i = 0; i < d.n_parts; i++)
     {
-      d.paths[i] = g_strdup_printf ("%s/s3-%s.part%u", tmp_dir, tag, i);
       d.offsets[i] = (guint64) i * SK_S3_PART_SIZE;
       d.sizes[i] = MIN ((guint64) SK_S3_PART_SIZE, size - d.offsets[i]);
     }
-  run_workers (download_worker, &d, d.n_parts);
+  GThread *threads[SK_S3_WORKERS];
+  d.workers = MIN ((guint) SK_S3_WORKERS, d.n_parts);
+  guint n_threads = d.workers;
+  for (guint i = 0; i < n_threads; i++)
+    threads[i] = g_thread_new ("s3-get", download_worker, &d);
+  g_autoptr (GError) hash_error = NULL;
+  g_autofree char *digest = hash_following (&d, &hash_error);
+  if (digest == NULL && hash_error)
+    download_fail (&d, g_steal_pointer (&hash_error));
+  for (guint i = 0; i < n_threads; i++)
+    g_thread_join (threads[i]);
   if (d.error)
     {
       g_propagate_error (error, g_steal_pointer (&d.error));
       download_clear (&d);
       return FALSE;
     }
-  char *digest = ftruncate (fd, 0) == 0 ? join_parts (&d, fd, error)
-                                         : (sk_error_from_errno (error, errno, "truncating the download"), NULL);
   download_clear (&d);
-  if (digest == NULL)
-    return FALSE;
-  *out_digest = digest;
+  *out_digest = g_steal_pointer (&digest);
   return TRUE;
 }
 
 gboolean
-sk_s3_get_file (SkS3Client *c, const char *key, guint64 size, int fd, guint64 resume_from, const char *tmp_dir,
+sk_s3_get_file (SkS3Client *c, const char *key, guint64 size, int fd, guint64 resume_from,
                 SkHttpProgress progress, gpointer progress_data, char **out_digest, GError **error)
 {
-  if (size > SK_S3_MULTIPART_THRESHOLD && tmp_dir)
-    return parallel_download (c, key, size, fd, tmp_dir, progress, progress_data, out_digest, error);
+  if (size > SK_S3_MULTIPART_THRESHOLD)
+    return parallel_download (c, key, size, fd, progress, progress_data, out_digest, error);
   S3Req r = { .method = "GET", .key = key };
   g_autofree char *url = request_url (c, &r);
   g_autoptr (GPtrArray) headers = request_headers (c, &r, url, error);

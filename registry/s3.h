@@ -13,7 +13,7 @@
  * MD5 match (ListParts) and uploads the rest; an upload that fails is
  * aborted so no orphan remains (a killed process leaves it for the next
  * run to resume).  Downloads above the threshold run as parallel Range
- * requests into part files, joined and hashed in one pass.
+ * requests, each written in place into the one file, then hashed.
  *
  * Errors name the object: "GET s3://bucket/key: HTTP 403
  * SignatureDoesNotMatch" (S3's error code, and its message when it has
@@ -30,7 +30,7 @@ G_BEGIN_DECLS
 
 #define SK_S3_MULTIPART_THRESHOLD (64 * 1024 * 1024)
 #define SK_S3_PART_SIZE (32 * 1024 * 1024)
-#define SK_S3_WORKERS 4
+#define SK_S3_WORKERS 8
 
 typedef struct _SkS3Client SkS3Client;
 
@@ -66,12 +66,12 @@ typedef struct {
 gboolean sk_s3_put_file (SkS3Client *client, const char *key, int fd, guint64 size, const char *sha256_hex,
                          SkS3UploadStats *stats, GError **error);
 
-/* Downloads @key (@size bytes, as HEAD or a descriptor said) into @fd
- * (truncated first), in parallel ranges through part files in @tmp_dir
- * when it is large.  @out_digest gets the sha256 digest of what was
+/* Downloads @key (@size bytes, as a descriptor said) into @fd: a large
+ * object from scratch in parallel ranges written in place, a small one as
+ * one GET that keeps the first @resume_from bytes of @fd.  @out_digest gets the sha256 digest of what was
  * written.  @progress (may be NULL) is called with the bytes so far. */
 gboolean sk_s3_get_file (SkS3Client *client, const char *key, guint64 size, int fd, guint64 resume_from,
-                         const char *tmp_dir, SkHttpProgress progress, gpointer progress_data, char **out_digest,
+                         SkHttpProgress progress, gpointer progress_data, char **out_digest,
                          GError **error);
 
 /* Upload ids of the pending multipart uploads of @key (for tests and

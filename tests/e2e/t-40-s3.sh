@@ -79,6 +79,8 @@ qemu-io -f qcow2 -c "write -P 0x33 0 128k" "$TMP/small.qcow2" >/dev/null
 skiff import -q "$TMP/small.qcow2" localhost/small:1 >/dev/null || abort "import"
 SMALL=$(digest_of localhost/small:1)
 check "push the small image" skiff push -q localhost/small:1 s3://skiff-e2e/small:1
+check "aws creates a second bucket" aws_s3 mb s3://skiff-public
+check "push the small image there too" skiff push -q localhost/small:1 s3://skiff-public/small:1
 check "remove the local copy" skiff rmi localhost/small:1
 before=$(image_ids)
 objects=$(aws_s3 ls --recursive s3://skiff-e2e/ | wc -l)
@@ -93,6 +95,16 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$SKIFF" --root "$TMP/root" pu
 is "$?" 1 "no credentials on a private bucket: exit 1"
 like "$(cat "$TMP/err")" "^skiff: pulling 's3://skiff-e2e/small:1': tag '1': GET s3://skiff-e2e/small/tags/1: HTTP 403 AccessDenied" \
 	"no credentials: one line naming bucket and key"
+run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$SKIFF" --root "$TMP/root-anon" pull -q \
+	s3://skiff-public/small:1
+is "$RC" 1 "anonymous pull before the bucket is public: refused"
+policy='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::skiff-public/*"]}]}'
+check "make skiff-public readable by anyone (bucket policy)" aws_s3api put-bucket-policy --bucket skiff-public \
+	--policy "$policy"
+run env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$SKIFF" --root "$TMP/root-anon" pull -q \
+	s3://skiff-public/small:1
+is "$RC" 0 "anonymous pull from a public bucket (unsigned GETs)"
+is "$OUT" "$SMALL" "the anonymous pull has the pushed digest"
 fail_clearly "a missing bucket" 1 "HTTP 404 NoSuchBucket (bucket 'no-such-bucket' does not exist)" \
 	skiff pull s3://no-such-bucket/x:1
 fail_clearly "a missing tag" 1 "tag 'nope': GET s3://skiff-e2e/small/tags/nope: HTTP 404 NoSuchKey" \
