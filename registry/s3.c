@@ -632,7 +632,6 @@ typedef struct {
   gint next;
   GMutex lock;
   GError *error;
-  guint64 done;       /* bytes of finished parts plus running ones */
   guint64 total;
   SkHttpProgress progress;
   gpointer progress_data;
@@ -640,25 +639,6 @@ typedef struct {
   guint workers;       /* still running (under lock) */
   GCond cond;          /* part_done or workers changed */
 } Download;
-
-typedef struct {
-  Download *d;
-  guint64 base;       /* d->done when this part started */
-  guint64 last;       /* bytes of this part reported */
-} PartProgress;
-
-static void
-on_part_bytes (guint64 done, guint64 total, gpointer data)
-{
-  PartProgress *pp = data;
-  Download *d = pp->d;
-  g_mutex_lock (&d->lock);
-  d->done += done - pp->last;
-  pp->last = done;
-  if (d->progress)
-    d->progress (d->done, d->total, d->progress_data);
-  g_mutex_unlock (&d->lock);
-}
 
 /* One part, from scratch, into its range of the file. */
 static gboolean
@@ -674,14 +654,12 @@ download_part (Download *d, SkHttp *http, guint i, GError **error)
     return FALSE;
   /* One try per call: a retry of a part restarts it (never a second Range). */
   SkHttpRequest req = { .method = "GET", .url = url, .headers = (const char *const *) all->pdata, .no_retry = TRUE };
-  PartProgress pp = { .d = d };
-  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .max_size = d->sizes[i], .progress = on_part_bytes,
-                                 .progress_data = &pp, .in_place = TRUE, .file_offset = d->offsets[i] };
+  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .max_size = d->sizes[i], .in_place = TRUE,
+                                 .file_offset = d->offsets[i] };
   guint64 got = 0;
   g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, d->fd, &opts, NULL, &got, error);
   if (resp != NULL && resp->status == 206 && got == d->sizes[i])
     return TRUE;
-  on_part_bytes (0, 0, &pp); /* take back what this try reported */
   if (resp && resp->status >= 300)
     return set_status_error (error, d->client, "GET", d->key, resp);
   if (resp)
@@ -756,7 +734,8 @@ download_worker (gpointer data)
 }
 
 /* Hashes the file part by part as the workers finish them, so hashing
- * overlaps the transfer; NULL when the download failed. */
+ * overlaps the transfer; NULL when the download failed.  Progress reports
+ * the hashed prefix: bytes before it are final (a follower may read them). */
 static char *
 hash_following (Download *d, GError **error)
 {
@@ -781,6 +760,8 @@ hash_following (Download *d, GError **error)
           sk_hasher_update (h, buf, n);
           pos += n;
         }
+      if (d->progress)
+        d->progress (d->offsets[i] + d->sizes[i], d->total, d->progress_data);
     }
   return sk_hasher_finish (h);
 }
