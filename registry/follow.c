@@ -17,7 +17,6 @@ struct _SkFollower {
   gboolean stop;   /* the download is over: the file has its final size */
   gboolean done;   /* the thread has ended */
   gboolean spoiled;
-  SkHasher *plain;
   SkHasher *prefixed;
 };
 
@@ -30,10 +29,7 @@ hash_range (SkFollower *f, guint8 *buf, guint64 at, gsize len)
     n = pread (f->fd, buf, len, at);
   while (n < 0 && errno == EINTR);
   if (n > 0)
-    {
-      sk_hasher_update (f->plain, buf, n);
-      sk_hasher_update (f->prefixed, buf, n);
-    }
+    sk_hasher_update (f->prefixed, buf, n);
   return n;
 }
 
@@ -84,7 +80,6 @@ sk_follower_new (int fd, guint64 have, GBytes *prefix)
   g_cond_init (&f->cond);
   f->fd = fd;
   f->written = have;
-  f->plain = sk_hasher_new (SK_DIGEST_SHA256);
   f->prefixed = sk_hasher_new (SK_DIGEST_SHA256);
   gsize len;
   const void *data = g_bytes_get_data (prefix, &len);
@@ -97,6 +92,9 @@ void
 sk_follower_advance (SkFollower *f, guint64 written)
 {
   g_mutex_lock (&f->lock);
+  /* Going back: the download started over, what was hashed may differ. */
+  if (written < f->written)
+    f->spoiled = TRUE;
   f->written = written;
   g_cond_signal (&f->cond);
   g_mutex_unlock (&f->lock);
@@ -119,12 +117,11 @@ stop (SkFollower *f, guint64 size)
 }
 
 gboolean
-sk_follower_finish (SkFollower *f, guint64 size, char **out_digest, char **out_prefixed)
+sk_follower_finish (SkFollower *f, guint64 size, char **out_prefixed)
 {
   stop (f, size);
   if (f->spoiled || f->pos != size)
     return FALSE;
-  *out_digest = sk_hasher_finish (f->plain);
   *out_prefixed = sk_hasher_finish (f->prefixed);
   return TRUE;
 }
@@ -135,7 +132,6 @@ sk_follower_free (SkFollower *f)
   if (f == NULL)
     return;
   stop (f, 0);
-  sk_hasher_free (f->plain);
   sk_hasher_free (f->prefixed);
   g_mutex_clear (&f->lock);
   g_cond_clear (&f->cond);

@@ -1,12 +1,14 @@
 /* skiff — hashing a download's file behind it, on a thread of its own.
  *
  * A follower reads the bytes a download has written so far (it is told
- * how far by the download's progress) and hashes them twice: the sha256
- * of the bytes, and the sha256 of a prefix followed by the bytes (the
- * store's object name for a blob: sk_store_blob_header).  Storing the
- * finished file then needs no second read on the critical path.  Anything
- * unexpected (the download starting over, a short read) spoils the
- * result; the caller then hashes the file itself. */
+ * how far by the download's progress, which reports every start and every
+ * write) and hashes a prefix followed by the bytes (the store's object
+ * name for a blob: sk_store_blob_header), so storing the finished file
+ * needs no second read.  The download verifies the bytes themselves; the
+ * bytes at an offset are the blob's whatever try wrote them, except when
+ * a try went wrong, and then the download starts over: a progress going
+ * back spoils the result, as does a short read, and the caller hashes the
+ * file itself. */
 #pragma once
 
 #include <gio/gio.h>
@@ -19,14 +21,14 @@ typedef struct _SkFollower SkFollower;
  * @prefix is hashed before the bytes for the second digest. */
 SkFollower *sk_follower_new (int fd, guint64 have, GBytes *prefix);
 
-/* The download has written its first @written bytes. */
+/* The download has written its first @written bytes (or starts over from
+ * there). */
 void sk_follower_advance (SkFollower *f, guint64 written);
 
 /* The download is over and the file has its final size @size: hashes what
- * is left and stops.  On success @out_digest is the sha256 of the file's
- * @size bytes and @out_prefixed that of the prefix and the bytes; FALSE
- * when the result was spoiled. */
-gboolean sk_follower_finish (SkFollower *f, guint64 size, char **out_digest, char **out_prefixed);
+ * is left and stops.  On success @out_prefixed is the sha256 of the prefix
+ * and the file's @size bytes; FALSE when the result was spoiled. */
+gboolean sk_follower_finish (SkFollower *f, guint64 size, char **out_prefixed);
 
 /* Stops (if running) and frees; NULL-safe. */
 void sk_follower_free (SkFollower *f);

@@ -214,6 +214,8 @@ restart_file (Transfer *t)
   sk_hasher_free (t->hasher);
   t->hasher = sk_hasher_new (t->dl->alg);
   t->offset = 0;
+  if (t->dl->progress)
+    t->dl->progress (0, 0, t->dl->progress_data);
   return TRUE;
 }
 
@@ -642,6 +644,10 @@ download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, 
   if (!opts->in_place && !hash_existing (fd, opts->resume_from, t->hasher, error))
     return FALSE;
   t->offset = opts->resume_from;
+  /* Where this download starts: a caller following the file sees it go
+   * back when it starts over. */
+  if (opts->progress)
+    opts->progress (t->offset, 0, opts->progress_data);
   return TRUE;
 }
 

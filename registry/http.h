@@ -69,7 +69,8 @@ const char *sk_http_response_header (const SkHttpResponse *resp, const char *nam
  * "... response larger than 4.0 MiB"). */
 SkHttpResponse *sk_http_send (SkHttp *http, const SkHttpRequest *req, GError **error);
 
-/* Called as bytes arrive: @done of @total (0 when unknown). */
+/* Called as bytes arrive: @done of @total (0 when unknown); also when a
+ * download starts, and when it starts over, with the bytes it keeps. */
 typedef void (*SkHttpProgress) (guint64 done, guint64 total, gpointer user_data);
 
 typedef struct {

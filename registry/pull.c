@@ -333,9 +333,8 @@ download_items (Pull *p, Item *items, guint n, GError **error)
     {
       Item *it = owners[i];
       it->error = jobs[i].error;
-      g_autofree char *digest = NULL, *object = NULL;
-      if (it->follower && it->error == NULL
-          && sk_follower_finish (it->follower, it->d->size, &digest, &object) && g_str_equal (digest, it->d->digest))
+      g_autofree char *object = NULL;
+      if (it->follower && it->error == NULL && sk_follower_finish (it->follower, it->d->size, &object))
         {
           it->object = g_strdup (sk_digest_hex (object));
           sk_debug ("blob '%s': hashed for the store during its download", it->d->digest);
