@@ -86,7 +86,8 @@ sk_cmd_rmi (int argc, char **argv, GError **error)
   if (!sk_cmd_parse ("rmi", "IMAGE...",
                      "Remove images. Naming an image by one of its tags removes that tag, and\n"
                      "the image with its last tag; naming it by id removes all its tags.\n"
-                     "Layers are freed by 'skiff prune'.",
+                     "Layers are freed by 'skiff prune', except those other images (children\n"
+                     "made by commit) still build on: removing a base removes only its name.",
                      entries, &argc, &argv, error)
       || !sk_cmd_check_args ("rmi", argc, 1, -1, error))
     return SK_CMD_FAILED;

@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "oci/digest.h"
 #include "oci/layout.h"
+#include "oci/layout-tar.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -514,6 +515,35 @@ test_skopeo_copy (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* Tar entry names: "./" and trailing "/" dropped; escapes refused. */
+static void
+test_tar_clean_name (void)
+{
+  const struct { const char *raw, *want; } ok[] = {
+    { "index.json", "index.json" }, { "./index.json", "index.json" }, { "././blobs/sha256/", "blobs/sha256" },
+    { "./", "" }, { ".", "" }, { "blobs/", "blobs" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ok); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *got = sk_tar_clean_name (ok[i].raw, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (got, ==, ok[i].want);
+    }
+  const struct { const char *raw, *why; } bad[] = {
+    { "../x", "'..'" }, { "blobs/../../x", "'..'" }, { "/etc/passwd", "absolute" }, { "a//b", "empty" },
+    { "a/./b", "empty or '.'" }, { "", "no name" }, { "./..", "'..'" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (sk_tar_clean_name (bad[i].raw, &error));
+      g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
+      if (strstr (error->message, bad[i].why) == NULL)
+        g_error ("'%s': message '%s' lacks '%s'", bad[i].raw, error->message, bad[i].why);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -527,6 +557,7 @@ main (int argc, char **argv)
   g_test_add ("/layout/hostile-digests", Fixture, NULL, fixture_setup, test_hostile_digests, fixture_teardown);
   g_test_add ("/layout/hostile-files", Fixture, NULL, fixture_setup, test_hostile_files, fixture_teardown);
   g_test_add_func ("/layout/fixture-layouts", test_fixture_layouts);
+  g_test_add_func ("/layout/tar-clean-name", test_tar_clean_name);
   g_test_add ("/layout/skopeo-copy", Fixture, NULL, fixture_setup, test_skopeo_copy, fixture_teardown);
   return g_test_run ();
 }
