@@ -1,6 +1,6 @@
 /* skiff — S3 requests: signing, errors, objects in memory, streamed and
  * multipart uploads, parallel ranged downloads. */
-#include "registry/s3.h"
+#include "registry/s3-private.h"
 #include "registry/sigv4.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -9,21 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define COPY_CHUNK (4 << 20)
 #define PART_TRIES 4
-#define MAX_PARTS 10000
 
-struct _SkS3Client {
-  SkS3Config *cfg;
-  char *bucket;
-  gboolean tls_verify;
-  SkHttp *http; /* for the calling thread; workers make their own */
-};
 
 SkS3Client *
 sk_s3_client_new (const char *bucket, gboolean tls_verify, GError **error)
@@ -115,8 +107,8 @@ sk_s3_xml_text (const char *xml, const char *tag)
 
 /* ---------------------------------------------------------------- errors */
 
-static char *
-body_text (const SkHttpResponse *resp)
+char *
+sk_s3_body_text (const SkHttpResponse *resp)
 {
   if (resp->body == NULL)
     return g_strdup ("");
@@ -136,10 +128,10 @@ sanitize (const char *s)
   return g_utf8_substring (g_strstrip (copy), 0, 200);
 }
 
-static gboolean
-set_status_error (GError **error, SkS3Client *c, const char *method, const char *key, const SkHttpResponse *resp)
+gboolean
+sk_s3_status_error (GError **error, SkS3Client *c, const char *method, const char *key, const SkHttpResponse *resp)
 {
-  g_autofree char *text = body_text (resp);
+  g_autofree char *text = sk_s3_body_text (resp);
   g_autofree char *code = sk_s3_xml_text (text, "Code");
   g_autofree char *msg = sk_s3_xml_text (text, "Message");
   g_autofree char *where = sk_s3_describe (c, key);
@@ -162,22 +154,9 @@ set_status_error (GError **error, SkS3Client *c, const char *method, const char 
 
 /* ---------------------------------------------------------------- requests */
 
-typedef struct {
-  const char *method;
-  const char *key;
-  const char *query;          /* encoded, or NULL */
-  const char *const *headers; /* extra signed headers, or NULL */
-  GBytes *body;
-  int body_fd;
-  guint64 body_offset;
-  guint64 body_len;
-  const char *payload_hash;   /* NULL: sha256 of @body (or of nothing), UNSIGNED for an fd body */
-  gsize max_body;
-  gboolean no_retry;
-} S3Req;
 
 static char *
-request_url (SkS3Client *c, const S3Req *r)
+request_url (SkS3Client *c, const SkS3Req *r)
 {
   g_autofree char *url = sk_s3_object_url (c->cfg, c->bucket, r->key);
   return r->query && *r->query ? g_strdup_printf ("%s?%s", url, r->query) : g_steal_pointer (&url);
@@ -195,7 +174,7 @@ host_header (GUri *uri)
 }
 
 static const char *
-payload_hash (const S3Req *r, char **owned)
+payload_hash (const SkS3Req *r, char **owned)
 {
   if (r->payload_hash)
     return r->payload_hash;
@@ -208,7 +187,7 @@ payload_hash (const S3Req *r, char **owned)
 
 /* The headers of @r, signed when there are credentials. */
 static GPtrArray *
-request_headers (SkS3Client *c, const S3Req *r, const char *url, GError **error)
+request_headers (SkS3Client *c, const SkS3Req *r, const char *url, GError **error)
 {
   g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, error);
   if (uri == NULL)
@@ -234,8 +213,8 @@ request_headers (SkS3Client *c, const S3Req *r, const char *url, GError **error)
   return headers;
 }
 
-static SkHttpResponse *
-s3_send (SkS3Client *c, SkHttp *http, const S3Req *r, GError **error)
+SkHttpResponse *
+sk_s3_send (SkS3Client *c, SkHttp *http, const SkS3Req *r, GError **error)
 {
   g_autofree char *url = request_url (c, r);
   g_autoptr (GPtrArray) headers = request_headers (c, r, url, error);
@@ -260,16 +239,16 @@ static gboolean
 head_error (SkS3Client *c, const char *key, const SkHttpResponse *head, GError **error)
 {
   const char *range[] = { "Range: bytes=0-0", NULL };
-  S3Req r = { .method = "GET", .key = key, .headers = range };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, NULL);
-  return set_status_error (error, c, "HEAD", key, resp && resp->status >= 300 ? resp : head);
+  SkS3Req r = { .method = "GET", .key = key, .headers = range };
+  g_autoptr (SkHttpResponse) resp = sk_s3_send (c, c->http, &r, NULL);
+  return sk_s3_status_error (error, c, "HEAD", key, resp && resp->status >= 300 ? resp : head);
 }
 
 gboolean
 sk_s3_head (SkS3Client *c, const char *key, gboolean *out_exists, guint64 *out_size, GError **error)
 {
-  S3Req r = { .method = "HEAD", .key = key };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, error);
+  SkS3Req r = { .method = "HEAD", .key = key };
+  g_autoptr (SkHttpResponse) resp = sk_s3_send (c, c->http, &r, error);
   if (resp == NULL)
     return FALSE;
   if (resp->status == 404)
@@ -289,12 +268,12 @@ sk_s3_head (SkS3Client *c, const char *key, gboolean *out_exists, guint64 *out_s
 GBytes *
 sk_s3_get_bytes (SkS3Client *c, const char *key, gsize max_size, GError **error)
 {
-  S3Req r = { .method = "GET", .key = key, .max_body = max_size };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, error);
+  SkS3Req r = { .method = "GET", .key = key, .max_body = max_size };
+  g_autoptr (SkHttpResponse) resp = sk_s3_send (c, c->http, &r, error);
   if (resp == NULL)
     return NULL;
   if (resp->status != 200)
-    return set_status_error (error, c, "GET", key, resp), NULL;
+    return sk_s3_status_error (error, c, "GET", key, resp), NULL;
   return g_bytes_ref (resp->body);
 }
 
@@ -303,300 +282,13 @@ sk_s3_put_bytes (SkS3Client *c, const char *key, GBytes *bytes, const char *cont
 {
   g_autofree char *ct = g_strdup_printf ("Content-Type: %s", content_type ? content_type : "application/octet-stream");
   const char *headers[] = { ct, NULL };
-  S3Req r = { .method = "PUT", .key = key, .headers = headers, .body = bytes };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, error);
+  SkS3Req r = { .method = "PUT", .key = key, .headers = headers, .body = bytes };
+  g_autoptr (SkHttpResponse) resp = sk_s3_send (c, c->http, &r, error);
   if (resp == NULL)
     return FALSE;
   if (resp->status != 200)
-    return set_status_error (error, c, "PUT", key, resp);
+    return sk_s3_status_error (error, c, "PUT", key, resp);
   return TRUE;
-}
-
-/* ---------------------------------------------------------------- multipart */
-
-typedef struct {
-  guint number;  /* 1-based */
-  guint64 offset;
-  guint64 size;
-  char *etag;    /* as S3 gave it, quotes included */
-} Part;
-
-typedef struct {
-  SkS3Client *client;
-  const char *key;
-  const char *upload_id;
-  int fd;
-  Part *parts;
-  guint n_parts;
-  gint next;          /* next part index to take (atomic) */
-  GMutex lock;
-  GError *error;      /* first failure */
-} Upload;
-
-static char *
-md5_etag (int fd, guint64 offset, guint64 size)
-{
-  g_autoptr (EVP_MD_CTX) ctx = EVP_MD_CTX_new ();
-  EVP_DigestInit_ex (ctx, EVP_md5 (), NULL);
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-  for (guint64 pos = 0; pos < size;)
-    {
-      ssize_t n = pread (fd, buf, MIN ((guint64) COPY_CHUNK, size - pos), offset + pos);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return NULL;
-      EVP_DigestUpdate (ctx, buf, n);
-      pos += n;
-    }
-  guint8 md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex (ctx, md, &len);
-  GString *out = g_string_new ("\"");
-  for (unsigned int i = 0; i < len; i++)
-    g_string_append_printf (out, "%02x", md[i]);
-  g_string_append_c (out, '"');
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-upload_part (Upload *u, SkHttp *http, Part *p, GError **error)
-{
-  g_autofree char *id = sk_sigv4_uri_encode (u->upload_id, -1, FALSE);
-  g_autofree char *query = g_strdup_printf ("partNumber=%u&uploadId=%s", p->number, id);
-  S3Req r = { .method = "PUT", .key = u->key, .query = query, .body_fd = u->fd, .body_offset = p->offset,
-              .body_len = p->size };
-  g_autoptr (SkHttpResponse) resp = s3_send (u->client, http, &r, error);
-  if (resp == NULL)
-    return FALSE;
-  if (resp->status != 200)
-    return set_status_error (error, u->client, "PUT", u->key, resp), g_prefix_error (error, "part %u: ", p->number),
-           FALSE;
-  const char *etag = sk_http_response_header (resp, "etag");
-  if (etag == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "part %u of %s: no ETag in the answer", p->number,
-                        u->key), FALSE;
-  p->etag = g_strdup (etag);
-  return TRUE;
-}
-
-static gpointer
-upload_worker (gpointer data)
-{
-  Upload *u = data;
-  g_autoptr (SkHttp) http = sk_http_new (u->client->tls_verify, NULL, NULL);
-  for (;;)
-    {
-      gint i = g_atomic_int_add (&u->next, 1);
-      if (i >= (gint) u->n_parts || http == NULL)
-        return NULL;
-      g_mutex_lock (&u->lock);
-      gboolean failed = u->error != NULL;
-      g_mutex_unlock (&u->lock);
-      if (failed)
-        return NULL;
-      Part *p = &u->parts[i];
-      if (p->etag)
-        continue;
-      GError *local = NULL;
-      if (!upload_part (u, http, p, &local))
-        {
-          g_mutex_lock (&u->lock);
-          if (u->error == NULL)
-            u->error = local;
-          else
-            g_error_free (local);
-          g_mutex_unlock (&u->lock);
-          return NULL;
-        }
-    }
-}
-
-static gboolean
-run_workers (GThreadFunc fn, gpointer data, guint n_jobs)
-{
-  guint n = MIN ((guint) SK_S3_WORKERS, MAX (n_jobs, 1u));
-  GThread *threads[SK_S3_WORKERS];
-  for (guint i = 0; i < n; i++)
-    threads[i] = g_thread_new ("s3-worker", fn, data);
-  for (guint i = 0; i < n; i++)
-    g_thread_join (threads[i]);
-  return TRUE;
-}
-
-GPtrArray *
-sk_s3_list_uploads (SkS3Client *c, const char *key, GError **error)
-{
-  g_autofree char *prefix = sk_sigv4_uri_encode (key, -1, FALSE);
-  g_autofree char *query = g_strdup_printf ("prefix=%s&uploads=", prefix);
-  S3Req r = { .method = "GET", .key = "", .query = query, .max_body = 4 << 20 };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, error);
-  if (resp == NULL)
-    return NULL;
-  if (resp->status != 200)
-    return set_status_error (error, c, "GET", "?uploads", resp), NULL;
-  g_autofree char *text = body_text (resp);
-  g_autoptr (GPtrArray) uploads = sk_s3_xml_elements (text, "Upload");
-  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < uploads->len; i++)
-    {
-      g_autofree char *k = sk_s3_xml_text (uploads->pdata[i], "Key");
-      char *id = sk_s3_xml_text (uploads->pdata[i], "UploadId");
-      if (g_strcmp0 (k, key) == 0 && id)
-        g_ptr_array_add (ids, id);
-      else
-        g_free (id);
-    }
-  return ids;
-}
-
-/* Marks the parts of @u that the pending upload already has (same size
- * and MD5); returns how many. */
-static guint
-reuse_parts (Upload *u, SkS3UploadStats *stats, GError **error)
-{
-  g_autofree char *id = sk_sigv4_uri_encode (u->upload_id, -1, FALSE);
-  g_autofree char *query = g_strdup_printf ("max-parts=%u&uploadId=%s", MAX_PARTS, id);
-  S3Req r = { .method = "GET", .key = u->key, .query = query, .max_body = 8 << 20 };
-  g_autoptr (SkHttpResponse) resp = s3_send (u->client, u->client->http, &r, error);
-  if (resp == NULL || resp->status != 200)
-    return 0;
-  g_autofree char *text = body_text (resp);
-  g_autoptr (GPtrArray) listed = sk_s3_xml_elements (text, "Part");
-  guint reused = 0;
-  for (guint i = 0; i < listed->len; i++)
-    {
-      g_autofree char *num = sk_s3_xml_text (listed->pdata[i], "PartNumber");
-      g_autofree char *etag = sk_s3_xml_text (listed->pdata[i], "ETag");
-      g_autofree char *size = sk_s3_xml_text (listed->pdata[i], "Size");
-      guint64 n = num ? g_ascii_strtoull (num, NULL, 10) : 0;
-      if (n < 1 || n > u->n_parts || etag == NULL || size == NULL)
-        continue;
-      Part *p = &u->parts[n - 1];
-      if (g_ascii_strtoull (size, NULL, 10) != p->size)
-        continue;
-      g_autofree char *want = md5_etag (u->fd, p->offset, p->size);
-      if (want == NULL || g_ascii_strcasecmp (want, etag) != 0)
-        continue;
-      p->etag = g_strdup (etag);
-      reused++;
-      stats->bytes_resumed += p->size;
-    }
-  return reused;
-}
-
-static char *
-start_upload (SkS3Client *c, const char *key, GError **error)
-{
-  const char *headers[] = { "Content-Type: application/octet-stream", NULL };
-  S3Req r = { .method = "POST", .key = key, .query = "uploads=", .headers = headers };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, error);
-  if (resp == NULL)
-    return NULL;
-  if (resp->status != 200)
-    return set_status_error (error, c, "POST", key, resp), NULL;
-  g_autofree char *text = body_text (resp);
-  char *id = sk_s3_xml_text (text, "UploadId");
-  if (id == NULL || *id == '\0')
-    return g_free (id), g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA,
-                                     "POST %s?uploads: no UploadId in the answer", key), NULL;
-  return id;
-}
-
-static void
-abort_upload (SkS3Client *c, const char *key, const char *upload_id)
-{
-  g_autofree char *id = sk_sigv4_uri_encode (upload_id, -1, FALSE);
-  g_autofree char *query = g_strdup_printf ("uploadId=%s", id);
-  S3Req r = { .method = "DELETE", .key = key, .query = query };
-  g_autoptr (GError) local = NULL;
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, &local);
-  if (resp == NULL || resp->status != 204)
-    sk_warn ("could not abort the multipart upload of s3://%s/%s: %s", c->bucket, key,
-             local ? local->message : "unexpected answer");
-}
-
-static gboolean
-complete_upload (Upload *u, GError **error)
-{
-  GString *xml = g_string_new ("<CompleteMultipartUpload>");
-  for (guint i = 0; i < u->n_parts; i++)
-    g_string_append_printf (xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", u->parts[i].number,
-                            u->parts[i].etag);
-  g_string_append (xml, "</CompleteMultipartUpload>");
-  g_autoptr (GBytes) body = g_string_free_to_bytes (xml);
-  g_autofree char *id = sk_sigv4_uri_encode (u->upload_id, -1, FALSE);
-  g_autofree char *query = g_strdup_printf ("uploadId=%s", id);
-  const char *headers[] = { "Content-Type: application/xml", NULL };
-  S3Req r = { .method = "POST", .key = u->key, .query = query, .headers = headers, .body = body };
-  g_autoptr (SkHttpResponse) resp = s3_send (u->client, u->client->http, &r, error);
-  if (resp == NULL)
-    return FALSE;
-  g_autofree char *text = body_text (resp);
-  /* S3 may answer 200 and put the failure in the body. */
-  if (resp->status != 200 || strstr (text, "<Error>") != NULL)
-    return set_status_error (error, u->client, "POST", u->key, resp);
-  return TRUE;
-}
-
-static void
-plan_parts (Upload *u, guint64 size)
-{
-  guint64 part = MAX ((guint64) SK_S3_PART_SIZE, (size + MAX_PARTS - 1) / MAX_PARTS);
-  u->n_parts = (size + part - 1) / part;
-  u->parts = g_new0 (Part, u->n_parts);
-  for (guint i = 0; i < u->n_parts; i++)
-    {
-      u->parts[i].number = i + 1;
-      u->parts[i].offset = (guint64) i * part;
-      u->parts[i].size = MIN (part, size - u->parts[i].offset);
-    }
-}
-
-static void
-upload_clear (Upload *u)
-{
-  for (guint i = 0; i < u->n_parts; i++)
-    g_free (u->parts[i].etag);
-  g_free (u->parts);
-  g_clear_error (&u->error);
-  g_mutex_clear (&u->lock);
-}
-
-static gboolean
-multipart_upload (SkS3Client *c, const char *key, int fd, guint64 size, SkS3UploadStats *stats, GError **error)
-{
-  Upload u = { .client = c, .key = key, .fd = fd };
-  g_mutex_init (&u.lock);
-  plan_parts (&u, size);
-  stats->parts = u.n_parts;
-  g_autoptr (GError) list_error = NULL;
-  g_autoptr (GPtrArray) pending = sk_s3_list_uploads (c, key, &list_error);
-  if (pending == NULL)
-    sk_debug ("listing pending uploads of '%s': %s", key, list_error->message);
-  g_autofree char *upload_id = NULL;
-  if (pending && pending->len > 0)
-    {
-      upload_id = g_strdup (pending->pdata[pending->len - 1]);
-      u.upload_id = upload_id;
-      stats->parts_resumed = reuse_parts (&u, stats, NULL);
-      sk_debug ("resuming upload %s of '%s': %u of %u parts there", upload_id, key, stats->parts_resumed, u.n_parts);
-    }
-  else
-    {
-      upload_id = start_upload (c, key, error);
-      if (upload_id == NULL)
-        return upload_clear (&u), FALSE;
-      u.upload_id = upload_id;
-    }
-  run_workers (upload_worker, &u, u.n_parts);
-  if (u.error == NULL && complete_upload (&u, error))
-    return upload_clear (&u), TRUE;
-  if (u.error)
-    g_propagate_error (error, g_steal_pointer (&u.error));
-  abort_upload (c, key, upload_id);
-  upload_clear (&u);
-  return FALSE;
 }
 
 gboolean
@@ -607,16 +299,16 @@ sk_s3_put_file (SkS3Client *c, const char *key, int fd, guint64 size, const char
   if (stats == NULL)
     stats = &local;
   if (size > SK_S3_MULTIPART_THRESHOLD)
-    return multipart_upload (c, key, fd, size, stats, error);
+    return sk_s3_multipart_upload (c, key, fd, size, stats, error);
   const char *headers[] = { "Content-Type: application/octet-stream", NULL };
   g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
-  S3Req r = { .method = "PUT", .key = key, .headers = headers, .body_fd = fd, .body_len = size,
+  SkS3Req r = { .method = "PUT", .key = key, .headers = headers, .body_fd = fd, .body_len = size,
               .payload_hash = sha256_hex, .body = size == 0 ? empty : NULL };
-  g_autoptr (SkHttpResponse) resp = s3_send (c, c->http, &r, error);
+  g_autoptr (SkHttpResponse) resp = sk_s3_send (c, c->http, &r, error);
   if (resp == NULL)
     return FALSE;
   if (resp->status != 200)
-    return set_status_error (error, c, "PUT", key, resp);
+    return sk_s3_status_error (error, c, "PUT", key, resp);
   return TRUE;
 }
 
@@ -647,7 +339,7 @@ download_part (Download *d, SkHttp *http, guint i, GError **error)
   g_autofree char *range = g_strdup_printf ("Range: bytes=%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
                                             d->offsets[i], d->offsets[i] + d->sizes[i] - 1);
   const char *headers[] = { range, NULL };
-  S3Req r = { .method = "GET", .key = d->key, .headers = headers };
+  SkS3Req r = { .method = "GET", .key = d->key, .headers = headers };
   g_autofree char *url = request_url (d->client, &r);
   g_autoptr (GPtrArray) all = request_headers (d->client, &r, url, error);
   if (all == NULL)
@@ -661,7 +353,7 @@ download_part (Download *d, SkHttp *http, guint i, GError **error)
   if (resp != NULL && resp->status == 206 && got == d->sizes[i])
     return TRUE;
   if (resp && resp->status >= 300)
-    return set_status_error (error, d->client, "GET", d->key, resp);
+    return sk_s3_status_error (error, d->client, "GET", d->key, resp);
   if (resp)
     return g_set_error (error, SK_ERROR, SK_ERROR_TRANSIENT, "GET %s: part %u: HTTP %ld with %" G_GUINT64_FORMAT
                         " of %" G_GUINT64_FORMAT " bytes", d->key, i + 1, resp->status, got, d->sizes[i]), FALSE;
@@ -825,7 +517,7 @@ sk_s3_get_file (SkS3Client *c, const char *key, guint64 size, int fd, guint64 re
 {
   if (size > SK_S3_MULTIPART_THRESHOLD)
     return parallel_download (c, key, size, fd, progress, progress_data, out_digest, error);
-  S3Req r = { .method = "GET", .key = key };
+  SkS3Req r = { .method = "GET", .key = key };
   g_autofree char *url = request_url (c, &r);
   g_autoptr (GPtrArray) headers = request_headers (c, &r, url, error);
   if (headers == NULL)
@@ -840,6 +532,6 @@ sk_s3_get_file (SkS3Client *c, const char *key, guint64 size, int fd, guint64 re
       return g_prefix_error (error, "%s: ", where), FALSE;
     }
   if (resp->status != 200 && resp->status != 206)
-    return set_status_error (error, c, "GET", key, resp);
+    return sk_s3_status_error (error, c, "GET", key, resp);
   return TRUE;
 }
