@@ -31,6 +31,10 @@ typedef enum {
 /* Sets @error from errno with "what: strerror" wording. Always returns FALSE. */
 gboolean sk_error_from_errno (GError **error, int errsv, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 
+/* Sets @error (SK_ERROR_INVALID_DATA) to "what: <libarchive's message>"
+ * for the archive @a (a struct archive *).  Always returns FALSE. */
+gboolean sk_error_from_archive (GError **error, void *a, const char *what);
+
 /* The process exit status docker would use for @error: 2 for usage errors
  * and invalid references, 1 otherwise. */
 int sk_error_exit_status (const GError *error);

@@ -3,6 +3,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "oci/digest.h"
 #include "oci/mediatypes.h"
 
@@ -15,15 +16,6 @@
 #define CHUNK (1 << 20)
 #define LAYOUT_HEADER_MAX 65536
 #define MAX_ENTRIES 100000
-
-/* The one place libarchive's errors become GErrors in this module. */
-static gboolean
-archive_fail (GError **error, struct archive *a, const char *what)
-{
-  const char *msg = archive_error_string (a);
-  g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "%s: %s", what, msg ? msg : "unknown libarchive error");
-  return FALSE;
-}
 
 static gboolean
 refuse (GError **error, const char *name, const char *why)
@@ -94,23 +86,6 @@ blob_digest (const char *name)
   return g_strdup_printf ("%s:%s", parts[0], parts[1]);
 }
 
-static gboolean
-write_all (int fd, const void *buf, gsize len, GError **error)
-{
-  const guint8 *b = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, b, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return sk_error_from_errno (error, errno, "writing");
-      b += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
 /* Streams the entry's data into @fd (hashing it when @h), at most @max
  * bytes. */
 static gboolean
@@ -121,7 +96,7 @@ copy_data (struct archive *a, const char *raw, int fd, SkHasher *h, guint64 max,
     {
       la_ssize_t n = archive_read_data (a, buf, CHUNK);
       if (n < 0)
-        return archive_fail (error, a, "reading the archive");
+        return sk_error_from_archive (error, a, "reading the archive");
       if (n == 0)
         return TRUE;
       total += n;
@@ -129,8 +104,8 @@ copy_data (struct archive *a, const char *raw, int fd, SkHasher *h, guint64 max,
         return refuse (error, raw, "is too large");
       if (h)
         sk_hasher_update (h, buf, n);
-      if (!write_all (fd, buf, n, error))
-        return g_prefix_error (error, "extracting '%s': ", raw), FALSE;
+      if (!sk_write_all (fd, buf, n))
+        return sk_error_from_errno (error, errno, "extracting '%s'", raw);
     }
 }
 
@@ -191,7 +166,7 @@ extract_entry (struct archive *a, struct archive_entry *e, int dfd, GHashTable *
   if (digest)
     return extract_blob (a, dfd, raw, name, digest, buf, error);
   sk_debug ("skipping archive entry '%s'", name);
-  return archive_read_data_skip (a) == ARCHIVE_OK || archive_fail (error, a, "reading the archive");
+  return archive_read_data_skip (a) == ARCHIVE_OK || sk_error_from_archive (error, a, "reading the archive");
 }
 
 gboolean
@@ -206,7 +181,7 @@ sk_layout_tar_extract (int fd, const char *dir, GError **error)
   archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
   if (archive_read_open_fd (a, fd, CHUNK) != ARCHIVE_OK)
-    return archive_fail (error, a, "reading the archive");
+    return sk_error_from_archive (error, a, "reading the archive");
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree guint8 *buf = g_malloc (CHUNK);
   struct archive_entry *e;
@@ -220,7 +195,7 @@ sk_layout_tar_extract (int fd, const char *dir, GError **error)
         return FALSE;
     }
   if (r != ARCHIVE_EOF)
-    return archive_fail (error, a, "reading the archive");
+    return sk_error_from_archive (error, a, "reading the archive");
   if (!g_hash_table_contains (seen, "oci-layout") || !g_hash_table_contains (seen, "index.json"))
     return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
                         "the archive is not an OCI image layout (no oci-layout or index.json)"), FALSE;
@@ -240,7 +215,7 @@ sk_layout_tar_new (int fd, GError **error)
   g_autoptr (SkArchive) a = archive_write_new ();
   if (archive_write_set_format_pax_restricted (a) != ARCHIVE_OK || archive_write_add_filter_none (a) != ARCHIVE_OK
       || archive_write_set_bytes_in_last_block (a, 1) != ARCHIVE_OK || archive_write_open_fd (a, fd) != ARCHIVE_OK)
-    return archive_fail (error, a, "writing the archive"), NULL;
+    return sk_error_from_archive (error, a, "writing the archive"), NULL;
   SkLayoutTar *t = g_new0 (SkLayoutTar, 1);
   t->a = g_steal_pointer (&a);
   t->mtime = g_get_real_time () / G_USEC_PER_SEC;
@@ -271,7 +246,7 @@ write_header_owned (SkLayoutTar *t, const char *name, gboolean dir, gint64 size,
   int r = archive_write_header (t->a, e);
   archive_entry_free (e);
   if (r != ARCHIVE_OK)
-    return archive_fail (error, t->a, name);
+    return sk_error_from_archive (error, t->a, name);
   return TRUE;
 }
 
@@ -292,7 +267,7 @@ write_data (SkLayoutTar *t, const char *name, const void *data, gsize len, GErro
 {
   la_ssize_t n = archive_write_data (t->a, data, len);
   if (n < 0 || (gsize) n != len)
-    return archive_fail (error, t->a, name);
+    return sk_error_from_archive (error, t->a, name);
   return TRUE;
 }
 
@@ -352,6 +327,6 @@ gboolean
 sk_layout_tar_finish (SkLayoutTar *t, GError **error)
 {
   if (archive_write_close (t->a) != ARCHIVE_OK)
-    return archive_fail (error, t->a, "finishing the archive");
+    return sk_error_from_archive (error, t->a, "finishing the archive");
   return TRUE;
 }

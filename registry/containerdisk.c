@@ -8,6 +8,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "oci/digest.h"
 #include "oci/layout-tar.h"
 #include "oci/manifest.h"
@@ -30,14 +31,6 @@ sk_containerdisk_is_disk_name (const char *name)
   if (*base == '\0' || *base == '.' || strchr (base, '/'))
     return FALSE;
   return g_str_has_suffix (base, ".qcow2") || g_str_has_suffix (base, ".img");
-}
-
-static gboolean
-archive_fail (GError **error, struct archive *a, const char *what)
-{
-  const char *msg = archive_error_string (a);
-  g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "%s: %s", what, msg ? msg : "unknown libarchive error");
-  return FALSE;
 }
 
 static gboolean
@@ -96,18 +89,11 @@ extract_to (struct archive *a, const char *path, GError **error)
     {
       la_ssize_t n = archive_read_data (a, buf, CHUNK);
       if (n < 0)
-        return archive_fail (error, a, "reading the layer");
+        return sk_error_from_archive (error, a, "reading the layer");
       if (n == 0)
         return TRUE;
-      for (la_ssize_t off = 0; off < n;)
-        {
-          ssize_t w = write (fd, buf + off, n - off);
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w < 0)
-            return sk_error_from_errno (error, errno, "writing '%s'", path);
-          off += w;
-        }
+      if (!sk_write_all (fd, buf, n))
+        return sk_error_from_errno (error, errno, "writing '%s'", path);
     }
 }
 
@@ -120,7 +106,7 @@ find_disk (int layer_fd, const char *dir, GError **error)
   archive_read_support_filter_all (a);
   archive_read_support_format_tar (a);
   if (archive_read_open_fd (a, layer_fd, CHUNK) != ARCHIVE_OK)
-    return archive_fail (error, a, "reading the layer"), NULL;
+    return sk_error_from_archive (error, a, "reading the layer"), NULL;
   struct archive_entry *e;
   int r;
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
@@ -141,7 +127,7 @@ find_disk (int layer_fd, const char *dir, GError **error)
       return g_steal_pointer (&path);
     }
   if (r != ARCHIVE_EOF)
-    return archive_fail (error, a, "reading the layer"), NULL;
+    return sk_error_from_archive (error, a, "reading the layer"), NULL;
   return NULL;
 }
 
