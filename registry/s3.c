@@ -228,7 +228,7 @@ sk_s3_send (SkS3Client *c, SkHttp *http, const SkS3Req *r, GError **error)
   if (resp == NULL)
     {
       g_autofree char *where = sk_s3_describe (c, r->key);
-      g_set_error (error, local->domain, local->code, "%s %s: %s", r->method, where, local->message);
+      g_set_error (error, local->domain, local->code, "%s: %s", where, local->message);
     }
   return resp;
 }
@@ -489,8 +489,8 @@ parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, SkHttpP
       d.offsets[i] = (guint64) i * SK_S3_PART_SIZE;
       d.sizes[i] = MIN ((guint64) SK_S3_PART_SIZE, size - d.offsets[i]);
     }
-  GThread *threads[SK_S3_WORKERS];
-  d.workers = MIN ((guint) SK_S3_WORKERS, d.n_parts);
+  GThread *threads[SK_S3_GET_WORKERS];
+  d.workers = MIN ((guint) SK_S3_GET_WORKERS, d.n_parts);
   guint n_threads = d.workers;
   for (guint i = 0; i < n_threads; i++)
     threads[i] = g_thread_new ("s3-get", download_worker, &d);

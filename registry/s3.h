@@ -30,7 +30,8 @@ G_BEGIN_DECLS
 
 #define SK_S3_MULTIPART_THRESHOLD (64 * 1024 * 1024)
 #define SK_S3_PART_SIZE (32 * 1024 * 1024)
-#define SK_S3_WORKERS 8
+#define SK_S3_WORKERS 8     /* parallel part uploads */
+#define SK_S3_GET_WORKERS 4 /* parallel ranged GETs */
 
 typedef struct _SkS3Client SkS3Client;
 
