@@ -17,9 +17,6 @@
 #define VMDK_MAX_DESC_SECTORS 2048   /* 1 MiB of descriptor text */
 #define QED_F_BACKING_FILE 0x1u
 
-/* Conversions read the whole disk: far more CPU than `info`, same memory. */
-static const SkQemuImgLimits convert_limits = { 3600, G_GUINT64_CONSTANT (1) << 30 };
-
 static const char *const format_names[] = {
   [SK_DISK_FORMAT_RAW] = "raw",   [SK_DISK_FORMAT_QCOW2] = "qcow2", [SK_DISK_FORMAT_VMDK] = "vmdk",
   [SK_DISK_FORMAT_VDI] = "vdi",   [SK_DISK_FORMAT_VHDX] = "vhdx",   [SK_DISK_FORMAT_VPC] = "vpc",
@@ -502,7 +499,7 @@ sk_diskfmt_convert (SkDiskFormat format, const char *src, const char *dst, GErro
   if (!sk_diskfmt_check_self_contained (src, format, error))
     return FALSE;
   g_auto (GStrv) argv = sk_diskfmt_convert_argv (format, src, dst);
-  if (!sk_qcow2_run_limited ((const char *const *) argv, &convert_limits, NULL, error))
+  if (!sk_qcow2_run_limited ((const char *const *) argv, &sk_qcow2_convert_limits, NULL, error))
     {
       (void) g_unlink (dst);
       return g_prefix_error (error, "converting '%s' to qcow2: ", src), FALSE;

@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* A convert copies at most the disk's data once: generous, but bounded. */
-static const SkQemuImgLimits convert_limits = { 3600, G_GUINT64_CONSTANT (4) << 30 };
-
 GStrv
 sk_layer_convert_argv (const char *src, const char *backing, const char *format, const char *out)
 {
@@ -180,7 +177,7 @@ make_layer (SkStore *store, const char *scratch, const char *src, const SkConfig
   if (backing && !link_chain (store, scratch, parent, error))
     return NULL;
   g_auto (GStrv) argv = sk_layer_convert_argv (src, backing, "qcow2", out);
-  if (!sk_qcow2_run_limited ((const char *const *) argv, &convert_limits, NULL, error))
+  if (!sk_qcow2_run_limited ((const char *const *) argv, &sk_qcow2_convert_limits, NULL, error))
     return NULL;
   if (!sk_qcow2_verify (out, backing, NULL, error))
     return NULL;
@@ -307,7 +304,7 @@ sk_store_export_disk (SkStore *store, SkStoreImage *img, const char *out, const 
   g_autofree char *top = g_build_filename (sk_store_layers_dir (store), p.top_name, NULL);
   g_autofree char *tmp = g_strdup_printf ("%s.tmp-%d", out, getpid ());
   g_auto (GStrv) argv = sk_layer_convert_argv (top, NULL, format, tmp);
-  if (!sk_qcow2_run_limited ((const char *const *) argv, &convert_limits, NULL, error))
+  if (!sk_qcow2_run_limited ((const char *const *) argv, &sk_qcow2_convert_limits, NULL, error))
     {
       (void) unlink (tmp);
       return FALSE;

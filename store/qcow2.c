@@ -29,6 +29,7 @@
 #define EXT_DATA_FILE 0x44415441u
 
 const SkQemuImgLimits sk_qcow2_info_limits = { 30, G_GUINT64_CONSTANT (1) << 30 };
+const SkQemuImgLimits sk_qcow2_convert_limits = { 3600, G_GUINT64_CONSTANT (4) << 30 };
 
 /* The fields of the fixed header we check, host byte order. */
 typedef struct {

@@ -97,6 +97,12 @@ typedef SkSpawnLimits SkQemuImgLimits;
 /* 30 s of CPU, 1 GiB of address space: enough for `info` on any sane file. */
 extern const SkQemuImgLimits sk_qcow2_info_limits;
 
+/* An hour of CPU, 4 GiB of address space: for `convert`, which reads the
+ * whole disk on a pool of threads, each with its own stack and malloc
+ * arena (a busy machine makes qemu start more of them: 1 GiB was seen to
+ * run out while converting a small vmdk). */
+extern const SkQemuImgLimits sk_qcow2_convert_limits;
+
 /* Runs @argv (argv[0] from PATH) with @limits, no shell, logging the argv at
  * debug level; stores its stdout in @out_stdout (may be NULL).  Failure is
  * SK_ERROR_CHILD_FAILED "<prog>: exit status N: <last stderr line>" or
