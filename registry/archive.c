@@ -187,6 +187,26 @@ layout_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64
   return TRUE;
 }
 
+/* The archive was extracted into the store's tmp directory: its blob
+ * files move into the pull's hands instead of being copied. */
+static gboolean
+layout_take_blob (gpointer data, const char *digest, gint64 size, const char *dest_path, GError **error)
+{
+  LayoutSource *s = data;
+  g_autofree char *path = sk_layout_blob_path (s->layout, digest, NULL);
+  struct stat st;
+  if (path == NULL || lstat (path, &st) < 0 || !S_ISREG (st.st_mode) || (size >= 0 && st.st_size != size))
+    return FALSE; /* get_blob says what is wrong */
+  if (renameat2 (AT_FDCWD, path, AT_FDCWD, dest_path, RENAME_NOREPLACE) < 0)
+    {
+      if (errno == EEXIST || errno == EXDEV)
+        return FALSE;
+      return sk_error_from_errno (error, errno, "moving blob '%s' into the store", digest);
+    }
+  sk_debug ("blob '%s': taken from the archive without a copy", digest);
+  return TRUE;
+}
+
 static GBytes *
 layout_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max_size, GError **error)
 {
@@ -198,6 +218,7 @@ layout_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max
 static const SkPullSource layout_source = {
   .get_manifest = layout_get_manifest,
   .get_blob = layout_get_blob,
+  .take_blob = layout_take_blob,
   .get_blob_bytes = layout_get_blob_bytes,
 };
 

@@ -226,6 +226,10 @@ item_open_partial (Item *it, GError **error)
 {
   const SkDescriptor *d = it->d;
   it->path = partial_path (it->p, d->digest);
+  GError *local_error = NULL;
+  if (it->p->src->take_blob && !it->p->src->take_blob (it->p->src_data, d->digest, d->size, it->path, &local_error)
+      && local_error)
+    return g_propagate_error (error, local_error), FALSE;
   it->fd = open (it->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (it->fd < 0)
     return sk_error_from_errno (error, errno, "opening '%s'", it->path);

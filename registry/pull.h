@@ -70,6 +70,11 @@ typedef struct {
   /* Optional: several blobs at once, like sk_registry_get_blobs (each
    * job's outcome in its error); NULL: get_blob for one after the other. */
   gboolean (*get_blobs) (gpointer source, SkRegistryBlobJob *jobs, guint n_jobs, guint parallel, GError **error);
+  /* Optional: a source that holds the blob as a file on the store's
+   * filesystem renames it to @dest_path (RENAME_NOREPLACE) instead of
+   * having it copied: TRUE when it did, FALSE (and no error) when it
+   * cannot, then get_blob copies as usual.  The pull checks the digest. */
+  gboolean (*take_blob) (gpointer source, const char *digest, gint64 size, const char *dest_path, GError **error);
 } SkPullSource;
 
 /* Pulls the image @ref names (its tag or digest) from @src into @store,
