@@ -375,32 +375,6 @@ finish_download (Item *it, GError **error)
   return FALSE;
 }
 
-/* The one place libarchive's errors become GErrors here. */
-static gboolean
-archive_fail (GError **error, SkArchive *a, const char *what)
-{
-  const char *msg = archive_error_string (a);
-  g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "%s: %s", what, msg ? msg : "unknown libarchive error");
-  return FALSE;
-}
-
-static gboolean
-write_all (int fd, const void *buf, gsize len, GError **error)
-{
-  const guint8 *b = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, b, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return sk_error_from_errno (error, errno, "writing the decompressed layer");
-      b += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
 /* Streams @in_fd through @compression ("gzip", "zstd") into @out_fd,
  * refusing more than @max_size bytes; returns the sha256 of the output. */
 static char *
@@ -411,25 +385,25 @@ decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, gu
                                             : archive_read_support_filter_zstd (a);
   /* ARCHIVE_WARN: done by an external program; still correct. */
   if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-    return archive_fail (error, a, compression), NULL;
+    return sk_error_from_archive (error, a, compression), NULL;
   struct archive_entry *entry;
   if (archive_read_support_format_raw (a) != ARCHIVE_OK || lseek (in_fd, 0, SEEK_SET) < 0
       || archive_read_open_fd (a, in_fd, COPY_CHUNK) != ARCHIVE_OK || archive_read_next_header (a, &entry) != ARCHIVE_OK)
-    return archive_fail (error, a, "decompressing the layer"), NULL;
+    return sk_error_from_archive (error, a, "decompressing the layer"), NULL;
   g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
   for (;;)
     {
       la_ssize_t n = archive_read_data (a, buf, COPY_CHUNK);
       if (n < 0)
-        return archive_fail (error, a, "decompressing the layer"), NULL;
+        return sk_error_from_archive (error, a, "decompressing the layer"), NULL;
       if (n == 0)
         break;
       if (sk_hasher_bytes (h) + n > max_size)
         return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
                             "decompressed layer is larger than its %" G_GUINT64_FORMAT " bytes", max_size), NULL;
-      if (!write_all (out_fd, buf, n, error))
-        return NULL;
+      if (!sk_write_all (out_fd, buf, n))
+        return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
       sk_hasher_update (h, buf, n);
     }
   *out_size = sk_hasher_bytes (h);

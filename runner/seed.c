@@ -21,24 +21,16 @@ static const char *const iso_options[][2] = {
 };
 
 static gboolean
-archive_fail (GError **error, struct archive *a, const char *what)
-{
-  const char *msg = archive_error_string (a);
-  g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "%s: %s", what, msg ? msg : "unknown libarchive error");
-  return FALSE;
-}
-
-static gboolean
 set_options (struct archive *a, GError **error)
 {
   if (archive_write_set_format_iso9660 (a) != ARCHIVE_OK)
-    return archive_fail (error, a, "iso9660 writer");
+    return sk_error_from_archive (error, a, "iso9660 writer");
   for (gsize i = 0; i < G_N_ELEMENTS (iso_options); i++)
     {
       const char *key = iso_options[i][0];
       const char *value = iso_options[i][1];
       if (archive_write_set_format_option (a, "iso9660", key, value) != ARCHIVE_OK)
-        return archive_fail (error, a, value ? "setting iso9660 option" : "clearing iso9660 option");
+        return sk_error_from_archive (error, a, value ? "setting iso9660 option" : "clearing iso9660 option");
     }
   return TRUE;
 }
@@ -56,9 +48,9 @@ add_file (struct archive *a, const char *name, const char *content, time_t now, 
   int r = archive_write_header (a, entry);
   archive_entry_free (entry);
   if (r != ARCHIVE_OK)
-    return archive_fail (error, a, name);
+    return sk_error_from_archive (error, a, name);
   if (len > 0 && archive_write_data (a, content, len) != (la_ssize_t) len)
-    return archive_fail (error, a, name);
+    return sk_error_from_archive (error, a, name);
   return TRUE;
 }
 
@@ -69,7 +61,7 @@ write_archive (int fd, const SkSeedFiles *files, GError **error)
   if (!set_options (a, error))
     return FALSE;
   if (archive_write_open_fd (a, fd) != ARCHIVE_OK)
-    return archive_fail (error, a, "opening");
+    return sk_error_from_archive (error, a, "opening");
   time_t now = time (NULL);
   const struct {
     const char *name, *content;
@@ -83,7 +75,7 @@ write_archive (int fd, const SkSeedFiles *files, GError **error)
     if (entries[i].content != NULL && !add_file (a, entries[i].name, entries[i].content, now, error))
       return FALSE;
   if (archive_write_close (a) != ARCHIVE_OK)
-    return archive_fail (error, a, "finishing");
+    return sk_error_from_archive (error, a, "finishing");
   return TRUE;
 }
 
