@@ -88,9 +88,23 @@ _sk_kill_and_reap() {
 	return 0
 }
 
+# Removes every VM of every skiff root under $TMP (a test that died midway
+# leaves them running); skiff stops them by their recorded PIDs.
+_sk_remove_vms() {
+	local vms root id
+	[ -n "${SKIFF:-}" ] && [ -x "$SKIFF" ] || return 0
+	while IFS= read -r vms; do
+		root=${vms%/vms}
+		for id in $("$SKIFF" --root "$root" ps -a -q --no-trunc 2>/dev/null); do
+			"$SKIFF" --root "$root" rm -f "$id" >/dev/null 2>&1
+		done
+	done < <(find "$TMP" -maxdepth 4 -type d -name vms 2>/dev/null)
+}
+
 _sk_cleanup() {
 	local pid
 	[ "$BASHPID" = "$_sk_owner" ] || return 0
+	_sk_remove_vms
 	local hook
 	for hook in "${_sk_cleanup_hooks[@]}"; do
 		"$hook"

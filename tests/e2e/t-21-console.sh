@@ -14,16 +14,6 @@
 require_cmd qemu-system-x86_64 qemu-img ssh ssh-keygen python3
 guest_build
 
-# Every VM of this script's store goes, even when a check fails.
-remove_all_vms() {
-	local id
-	for id in $(skiff ps -a -q --no-trunc 2>/dev/null); do
-		skiff rm -f "$id" >/dev/null 2>&1
-	done
-}
-# shellcheck disable=SC2154 # rc is assigned inside the trap string
-trap 'rc=$?; remove_all_vms; (exit $rc); _sk_on_exit' EXIT
-
 check "import the tiny guest" guest_import tiny
 
 # pty_drive TRANSCRIPT STEP... -- CMD...: runs CMD on a new pseudo-terminal

@@ -9,10 +9,6 @@
 require_cmd qemu-system-x86_64 qemu-img ssh sfdisk mkfs.fat mcopy syslinux
 guest_build
 
-# Whatever happens, the VM's qemu does not outlive the test.
-bios_cleanup() { skiff rm -f b1 >/dev/null 2>&1 || true; }
-_sk_cleanup_hooks+=(bios_cleanup)
-
 check "build the BIOS disk from the tiny guest" "$_sk_top/tests/guest/build-bios.sh" "$GUEST_DIR" "$TMP/bios.qcow2"
 check "import it without --kernel" skiff import -q --memory 256 "$TMP/bios.qcow2" biosdisk
 run skiff inspect biosdisk
