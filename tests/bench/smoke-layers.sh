@@ -10,16 +10,7 @@ require_cmd docker-registry skopeo qemu-img qemu-io python3
 
 BENCH=$SK_E2E_LIB_DIR/../bench/layers.sh
 TSV=$TMP/results.tsv
-
-is_number() {
-	local v
-	v=$(awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV")
-	if [[ $v =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
-		ok "$1 = $v"
-	else
-		not_ok "$1 is a positive number" "got: '$v'"
-	fi
-}
+. "$(dirname "$0")/lib-smoke.sh"
 
 KEYS=(
 	commit.big.s commit.big.convert.s commit.small.s commit.small.convert.s commit.ratio.big-small

@@ -11,20 +11,7 @@ require_cmd docker-registry skopeo node curl qemu-img qemu-io python3 ostree
 
 BENCH=$SK_E2E_LIB_DIR/../bench/registry.sh
 TSV=$TMP/results.tsv
-
-# value KEY: what registry.sh recorded for KEY.
-value() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV"; }
-
-# is_number KEY: the value registry.sh recorded for KEY is a positive number.
-is_number() {
-	local v
-	v=$(value "$1")
-	if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
-		ok "$1 = $v"
-	else
-		not_ok "$1 is a positive number" "got: '$v'"
-	fi
-}
+. "$(dirname "$0")/lib-smoke.sh"
 
 KEYS=()
 for dir in pull push; do

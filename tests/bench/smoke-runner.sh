@@ -14,17 +14,7 @@ guest_build
 
 BENCH=$SK_E2E_LIB_DIR/../bench/runner.sh
 TSV=$TMP/results.tsv
-
-# is_number KEY: the value runner.sh recorded for KEY is a positive number.
-is_number() {
-	local v
-	v=$(awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV")
-	if [[ $v =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
-		ok "$1 = $v"
-	else
-		not_ok "$1 is a positive number" "got: '$v'"
-	fi
-}
+. "$(dirname "$0")/lib-smoke.sh"
 
 KEYS=(
 	image.small.virtual.bytes image.large.virtual.bytes image.large.file.bytes

@@ -10,17 +10,7 @@ require_cmd radosgw ceph-mon ceph-osd radosgw-admin monmaptool /usr/bin/aws qemu
 
 BENCH=$SK_E2E_LIB_DIR/../bench/s3.sh
 TSV=$TMP/results.tsv
-
-value() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV"; }
-is_number() {
-	local v
-	v=$(value "$1")
-	if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
-		ok "$1 = $v"
-	else
-		not_ok "$1 is a positive number" "got: '$v'"
-	fi
-}
+. "$(dirname "$0")/lib-smoke.sh"
 
 run env SK_BENCH_MIB=96 SK_BENCH_RUNS=1 SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" bash "$BENCH"
 is "$RC" 0 "the benchmark runs"

@@ -9,17 +9,7 @@ require_cmd qemu-img qemu-io openssl ostree
 
 BENCH=$SK_E2E_LIB_DIR/../bench/store.sh
 TSV=$TMP/results.tsv
-
-# is_number KEY: the value store.sh recorded for KEY is a positive number.
-is_number() {
-	local v
-	v=$(awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TSV")
-	if [[ $v =~ ^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && awk -v v="$v" 'BEGIN { exit !(v > 0) }'; then
-		ok "$1 = $v"
-	else
-		not_ok "$1 is a positive number" "got: '$v'"
-	fi
-}
+. "$(dirname "$0")/lib-smoke.sh"
 
 KEYS=(
 	import.bytes
