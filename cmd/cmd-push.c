@@ -34,6 +34,9 @@ on_progress (const SkPushEvent *ev, gpointer user_data)
     case SK_PUSH_EVENT_BLOB_DONE:
       fprintf (stderr, "Copying blob %.19s %s done\n", ev->digest, size);
       break;
+    case SK_PUSH_EVENT_BLOB_MOUNTED:
+      fprintf (stderr, "Copying blob %.19s mounted from %s\n", ev->digest, ev->from);
+      break;
     case SK_PUSH_EVENT_MANIFEST:
       fprintf (stderr, "Writing manifest\n");
       break;
@@ -90,7 +93,11 @@ sk_cmd_push (int argc, char **argv, GError **error)
     {
       g_autofree char *up = sk_format_size (stats.uploaded_bytes);
       g_autofree char *skip = sk_format_size (stats.skipped_bytes);
-      fprintf (stderr, "%u blobs uploaded (%s), %u already there (%s)\n", stats.uploaded, up, stats.skipped, skip);
+      g_autofree char *mounted = sk_format_size (stats.mounted_bytes);
+      fprintf (stderr, "%u blobs uploaded (%s), ", stats.uploaded, up);
+      if (stats.mounted > 0)
+        fprintf (stderr, "%u mounted from other repositories (%s), ", stats.mounted, mounted);
+      fprintf (stderr, "%u already there (%s)\n", stats.skipped, skip);
       if (stats.resumed_bytes > 0)
         {
           g_autofree char *resumed = sk_format_size (stats.resumed_bytes);

@@ -183,8 +183,8 @@ authorization_for (SkRegistryClient *c, const char *scope)
     return g_strdup (c->basic);
   if (c->realm == NULL)
     return NULL;
-  const char *scopes[] = { scope, NULL };
-  g_autofree char *token = sk_auth_cache_get (c->tokens, c->realm, c->service, scopes,
+  g_auto (GStrv) scopes = sk_auth_scopes_split (scope);
+  g_autofree char *token = sk_auth_cache_get (c->tokens, c->realm, c->service, (const char *const *) scopes,
                                               g_get_real_time () / G_USEC_PER_SEC);
   return token ? g_strconcat ("Bearer ", token, NULL) : NULL;
 }
@@ -195,14 +195,15 @@ static SkHttpResponse *
 request_token (SkRegistryClient *c, const char *scope, const char *request_url, gboolean with_credentials,
                GError **error)
 {
-  const char *scopes[] = { scope, NULL };
+  g_auto (GStrv) scopes = sk_auth_scopes_split (scope);
   const char *identity = with_credentials && c->creds ? c->creds->identity_token : NULL;
-  g_autofree char *url = sk_auth_token_url (c->realm, request_url, c->service, identity ? NULL : scopes, error);
+  g_autofree char *url = sk_auth_token_url (c->realm, request_url, c->service,
+                                         identity ? NULL : (const char *const *) scopes, error);
   if (url == NULL)
     return NULL;
   if (identity)
     {
-      g_autofree char *form = sk_auth_oauth_refresh_form (c->service, scopes, identity, "skiff");
+      g_autofree char *form = sk_auth_oauth_refresh_form (c->service, (const char *const *) scopes, identity, "skiff");
       g_autoptr (GBytes) body = g_bytes_new_take (form, strlen (form));
       form = NULL;
       const char *headers[] = { "Accept: application/json", "Content-Type: application/x-www-form-urlencoded", NULL };
@@ -235,8 +236,8 @@ fetch_token (SkRegistryClient *c, const char *scope, const char *request_url, gb
   g_autoptr (SkAuthToken) token = sk_auth_token_parse (data, len, now, error);
   if (token == NULL)
     return g_prefix_error (error, "token from '%s': ", c->realm), FALSE;
-  const char *scopes[] = { scope, NULL };
-  sk_auth_cache_put (c->tokens, c->realm, c->service, scopes, token);
+  g_auto (GStrv) scopes = sk_auth_scopes_split (scope);
+  sk_auth_cache_put (c->tokens, c->realm, c->service, (const char *const *) scopes, token);
   return TRUE;
 }
 
@@ -278,8 +279,8 @@ next_bearer_step (SkRegistryClient *c, const SkAuthChallenge *ch, const char *sc
         return g_set_error (error, SK_ERROR, SK_ERROR_UNAUTHORIZED,
                             "the registry refused a fresh token from '%s' for '%s' (invalid_token)", c->realm,
                             scope), FALSE;
-      const char *scopes[] = { scope, NULL };
-      sk_auth_cache_remove (c->tokens, c->realm, c->service, scopes);
+      g_auto (GStrv) scopes = sk_auth_scopes_split (scope);
+      sk_auth_cache_remove (c->tokens, c->realm, c->service, (const char *const *) scopes);
       sk_debug ("token for '%s' refused: asking again", scope);
       stage--;
     }
@@ -344,14 +345,13 @@ typedef struct {
 } Download;
 
 /* Sends @req (URL relative to the registry's base) with the authorization
- * @scope needs, answering challenges; returns the final response. */
+ * @scope (one scope, or several joined with spaces) needs, answering
+ * challenges; returns the final response.  @repository names the
+ * credentials to use. */
 static SkHttpResponse *
-client_send_scoped (SkRegistryClient *c, SkHttpRequest *req, const char *repository, SkAuthActions actions,
-                    Download *dl, GError **error)
+client_send_scope_list (SkRegistryClient *c, SkHttpRequest *req, const char *scope, const char *repository,
+                        Download *dl, GError **error)
 {
-  g_autofree char *scope = sk_auth_scope_repository (repository, actions, error);
-  if (scope == NULL)
-    return NULL;
   const char *method = req->method ? req->method : "GET";
   /* Each challenge moves the flow on (basic, anonymous token, token
    * with credentials): a few rounds at most. */
@@ -370,6 +370,16 @@ client_send_scoped (SkRegistryClient *c, SkHttpRequest *req, const char *reposit
     }
   return g_set_error (error, SK_ERROR, SK_ERROR_UNAUTHORIZED, "%s %s: still unauthorized after authenticating",
                       method, req->url), NULL;
+}
+
+static SkHttpResponse *
+client_send_scoped (SkRegistryClient *c, SkHttpRequest *req, const char *repository, SkAuthActions actions,
+                    Download *dl, GError **error)
+{
+  g_autofree char *scope = sk_auth_scope_repository (repository, actions, error);
+  if (scope == NULL)
+    return NULL;
+  return client_send_scope_list (c, req, scope, repository, dl, error);
 }
 
 static SkHttpResponse *
@@ -400,6 +410,19 @@ sk_registry_send (SkRegistryClient *c, SkHttpRequest *req, const char *repositor
       return sk_http_send (c->http, req, error);
     }
   return client_send_scoped (c, req, repository, actions, NULL, error);
+}
+
+SkHttpResponse *
+sk_registry_send_mount (SkRegistryClient *c, SkHttpRequest *req, const char *target, const char *source,
+                        GError **error)
+{
+  if (!ensure_base (c, error))
+    return NULL;
+  g_auto (GStrv) scopes = sk_auth_scopes_for_mount (target, source, error);
+  if (scopes == NULL)
+    return NULL;
+  g_autofree char *scope = sk_auth_scopes_join ((const char *const *) scopes);
+  return client_send_scope_list (c, req, scope, target, NULL, error);
 }
 
 /* The error for an unwanted answer about @what (a manifest or a blob). */

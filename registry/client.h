@@ -102,6 +102,11 @@ const char *sk_registry_client_base (SkRegistryClient *client, GError **error);
 SkHttpResponse *sk_registry_send (SkRegistryClient *client, SkHttpRequest *req, const char *repository,
                                   SkAuthActions actions, GError **error);
 
+/* Like sk_registry_send, with a token for both scopes of a
+ * cross-repository mount: pull and push on @target, pull on @source. */
+SkHttpResponse *sk_registry_send_mount (SkRegistryClient *client, SkHttpRequest *req, const char *target,
+                                        const char *source, GError **error);
+
 /* "scheme://host" once known, else "host"; for messages. */
 const char *sk_registry_client_describe (SkRegistryClient *client);
 

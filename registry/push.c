@@ -1,6 +1,7 @@
 /* skiff — pushing a stored image to a registry: HEAD, POST, streamed PUT
  * or PATCHes, then the manifest. */
 #include "registry/push.h"
+#include "registry/blob-cache.h"
 #include "registry/client.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -15,7 +16,9 @@
 
 typedef struct {
   SkStore *store;
+  SkStoreImage *img;
   SkRegistryClient *client;
+  const char *domain;
   const char *repo;
   const char *base;
   GPtrArray *blobs; /* SkStoreBlob of the image */
@@ -25,6 +28,15 @@ typedef struct {
   guint64 chunk_size;
   SkPushStats *stats;
 } Push;
+
+static void
+emit_from (const Push *p, SkPushEventKind kind, const char *digest, guint64 total, const char *from)
+{
+  if (p->opts->progress == NULL)
+    return;
+  SkPushEvent ev = { .kind = kind, .digest = digest, .total = total, .from = from };
+  p->opts->progress (&ev, p->opts->progress_data);
+}
 
 static void
 emit (const Push *p, SkPushEventKind kind, const char *digest, guint64 total)
@@ -241,9 +253,9 @@ cancel_upload (Push *p, const char *location)
  * whole body, or PATCHes of chunk_size bytes (each to the newest
  * Location) and an empty PUT ?digest=. */
 static gboolean
-upload (Push *p, const char *digest, const Body *body, GError **error)
+upload (Push *p, const char *digest, const Body *body, const char *session, GError **error)
 {
-  g_autofree char *location = start_upload (p, error);
+  g_autofree char *location = session ? g_strdup (session) : start_upload (p, error);
   if (location == NULL)
     return FALSE;
   gboolean chunked = body->bytes == NULL && sk_push_is_chunked (body->size, p->chunk_size);
@@ -277,7 +289,7 @@ blob_file (Push *p, const SkDescriptor *desc, GError **error)
 }
 
 static gboolean
-upload_stored (Push *p, const SkDescriptor *desc, GError **error)
+upload_stored (Push *p, const SkDescriptor *desc, const char *session, GError **error)
 {
   g_autofree char *path = blob_file (p, desc, error);
   if (path == NULL)
@@ -292,10 +304,78 @@ upload_stored (Push *p, const SkDescriptor *desc, GError **error)
     return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "'%s' has %" G_GINT64_FORMAT
                         " bytes, the manifest says %" G_GINT64_FORMAT, path, (gint64) st.st_size, desc->size), FALSE;
   Body body = { .fd = fd, .size = st.st_size };
-  return upload (p, desc->digest, &body, error);
+  return upload (p, desc->digest, &body, session, error);
 }
 
-/* Uploads one blob unless the registry has it. */
+/* ---------------------------------------------------------------- mounts */
+
+/* The repository of the registry to mount @digest from: where skiff last
+ * pushed it, else where the image came from (its tags); NULL when none
+ * other than the destination is known. */
+static char *
+mount_source (Push *p, const char *digest)
+{
+  if (p->store == NULL) /* sk_registry_push_files: no history to go by */
+    return NULL;
+  g_auto (GStrv) known = sk_blob_cache_locations (p->store, digest, p->domain);
+  for (guint i = 0; known[i]; i++)
+    if (!g_str_equal (known[i], p->repo))
+      return g_strdup (known[i]);
+  for (guint i = 0; p->img->tags && i < p->img->tags->len; i++)
+    {
+      g_autoptr (SkReference) ref = sk_reference_parse (p->img->tags->pdata[i], NULL);
+      if (ref && ref->kind == SK_REFERENCE_REGISTRY && g_str_equal (ref->domain, p->domain)
+          && !g_str_equal (ref->path, p->repo))
+        return g_strdup (ref->path);
+    }
+  return NULL;
+}
+
+/* POST ?mount=&from=: *@out_mounted when the registry linked the blob
+ * (201); *@out_session when it opened an upload session instead (202).
+ * Neither when it refused: the caller uploads as usual. */
+static gboolean
+try_mount (Push *p, const char *digest, const char *from, gboolean *out_mounted, char **out_session, GError **error)
+{
+  g_autofree char *url = g_strdup_printf ("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", p->base, p->repo, digest,
+                                          from);
+  const char *headers[] = { "Content-Length: 0", NULL };
+  SkHttpRequest req = { .method = "POST", .url = url, .headers = headers };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_registry_send_mount (p->client, &req, p->repo, from, &local);
+  if (resp == NULL && g_error_matches (local, SK_ERROR, SK_ERROR_UNAUTHORIZED))
+    return sk_debug ("mounting %s from %s: %s; uploading", digest, from, local->message), TRUE;
+  if (resp == NULL)
+    return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+  sk_debug ("POST %s -> %ld", url, resp->status);
+  if (resp->status == 201)
+    {
+      const char *got = sk_http_response_header (resp, "docker-content-digest");
+      if (got && !g_str_equal (got, digest))
+        return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
+                            "POST %s: the registry mounted '%s' instead", url, got), FALSE;
+      *out_mounted = TRUE;
+    }
+  else if (resp->status == 202)
+    {
+      *out_session = sk_push_location (url, sk_http_response_header (resp, "location"), error);
+      if (*out_session == NULL)
+        return g_prefix_error (error, "POST %s: ", url), FALSE;
+    }
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------- blobs */
+
+static void
+count (Push *p, guint *n, guint64 *bytes, guint64 size)
+{
+  (*n)++;
+  *bytes += size;
+}
+
+/* Uploads one blob unless the registry has it, or mounts it from another
+ * repository of the registry when skiff knows one. */
 static gboolean
 push_blob (Push *p, const SkDescriptor *desc, gboolean is_config, GError **error)
 {
@@ -304,20 +384,41 @@ push_blob (Push *p, const SkDescriptor *desc, gboolean is_config, GError **error
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
   if (exists)
     {
-      p->stats->skipped++;
-      p->stats->skipped_bytes += desc->size;
+      count (p, &p->stats->skipped, &p->stats->skipped_bytes, desc->size);
       emit (p, SK_PUSH_EVENT_BLOB_SKIP, desc->digest, desc->size);
+      return TRUE;
+    }
+  g_autofree char *from = mount_source (p, desc->digest);
+  g_autofree char *session = NULL;
+  gboolean mounted = FALSE;
+  if (from && !try_mount (p, desc->digest, from, &mounted, &session, error))
+    return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
+  if (mounted)
+    {
+      count (p, &p->stats->mounted, &p->stats->mounted_bytes, desc->size);
+      emit_from (p, SK_PUSH_EVENT_BLOB_MOUNTED, desc->digest, desc->size, from);
       return TRUE;
     }
   emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
   Body config = { .bytes = p->config, .fd = -1, .size = p->config ? g_bytes_get_size (p->config) : 0 };
-  gboolean ok = is_config && p->config ? upload (p, desc->digest, &config, error) : upload_stored (p, desc, error);
+  gboolean ok = is_config && p->config ? upload (p, desc->digest, &config, session, error)
+                                      : upload_stored (p, desc, session, error);
   if (!ok)
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
-  p->stats->uploaded++;
-  p->stats->uploaded_bytes += desc->size;
+  count (p, &p->stats->uploaded, &p->stats->uploaded_bytes, desc->size);
   emit (p, SK_PUSH_EVENT_BLOB_DONE, desc->digest, desc->size);
   return TRUE;
+}
+
+/* Remembers that the destination now holds every blob of @m. */
+static void
+record_locations (Push *p, const SkManifest *m)
+{
+  if (p->store == NULL)
+    return;
+  for (guint i = 0; i < m->layers->len; i++)
+    sk_blob_cache_add_location (p->store, ((SkDescriptor *) m->layers->pdata[i])->digest, p->domain, p->repo);
+  sk_blob_cache_add_location (p->store, m->config->digest, p->domain, p->repo);
 }
 
 static gboolean
@@ -356,8 +457,8 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   g_autoptr (SkRegistryClient) client = sk_registry_client_new (dest->domain, &ropts, error);
   if (client == NULL)
     return FALSE;
-  Push p = { .store = store, .client = client, .repo = dest->path, .blobs = blobs, .config = img->config,
-             .opts = opts, .stats = stats ? stats : &local_stats,
+  Push p = { .store = store, .img = img, .client = client, .domain = dest->domain, .repo = dest->path,
+             .blobs = blobs, .config = img->config, .opts = opts, .stats = stats ? stats : &local_stats,
              .chunk_size = opts->chunk_size ? opts->chunk_size : SK_PUSH_DEFAULT_CHUNK_SIZE };
   p.base = sk_registry_client_base (client, error);
   if (p.base == NULL)
@@ -371,6 +472,7 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   const char *ref = dest->tag ? dest->tag : img->digest;
   if (!put_manifest (&p, m, ref, img->digest, error))
     return g_prefix_error (error, "manifest: "), FALSE;
+  record_locations (&p, m);
   *out_digest = g_strdup (img->digest);
   return TRUE;
 }

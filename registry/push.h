@@ -6,7 +6,11 @@
  * from the store's files: POST a session, then one PUT ?digest= with the
  * whole file, or, for a blob larger than the chunk size, PATCHes with a
  * Content-Range of chunk-size bytes each, every one to the Location the
- * previous answer gave, then an empty PUT ?digest=.  A Location on another
+ * previous answer gave, then an empty PUT ?digest=.  A blob the registry
+ * lacks but that skiff knows in another repository of the same registry
+ * (registry/blob-cache.h, or the image's own tags) is mounted from there
+ * first (POST ?mount=&from= with a token for both repositories); a 202
+ * answer opens the upload session used for the upload instead.  A Location on another
  * host gets no credentials (registry/client.h).  The registry's
  * Docker-Content-Digest must equal the blob's digest; a failed upload
  * session is cancelled (DELETE).  The manifest goes last, and must keep
@@ -24,6 +28,7 @@ typedef enum {
   SK_PUSH_EVENT_BLOB_SKIP, /* @digest already in the registry (@total bytes) */
   SK_PUSH_EVENT_BLOB_START,
   SK_PUSH_EVENT_BLOB_DONE,
+  SK_PUSH_EVENT_BLOB_MOUNTED, /* @digest linked from repository @from */
   SK_PUSH_EVENT_MANIFEST,
 } SkPushEventKind;
 
@@ -31,6 +36,7 @@ typedef struct {
   SkPushEventKind kind;
   const char *digest;
   guint64 total;
+  const char *from;
 } SkPushEvent;
 
 typedef void (*SkPushProgress) (const SkPushEvent *event, gpointer user_data);
@@ -50,8 +56,10 @@ typedef struct {
 typedef struct {
   guint uploaded;       /* blobs uploaded */
   guint skipped;        /* blobs already there */
+  guint mounted;        /* blobs mounted from another repository */
   guint64 uploaded_bytes;
   guint64 skipped_bytes;
+  guint64 mounted_bytes;
   guint64 resumed_bytes; /* of uploaded_bytes, sent by an earlier, interrupted run (S3 multipart) */
 } SkPushStats;
 

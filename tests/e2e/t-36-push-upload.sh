@@ -29,6 +29,9 @@ for line in open(log):
 EOF
 }
 count() { proxy_requests "$@" | grep -c . || true; }
+# Every push here must upload: forget where earlier pushes put the blobs
+# (else skiff mounts them from there, t-37).
+forget_mounts() { rm -rf "$TMP/root/registry-cache"; }
 sum_up() { proxy_requests "$@" | python3 -c 'import json,sys; print(sum(json.loads(l)["up"] for l in sys.stdin))'; }
 # tag_absent REPO:TAG: the registry behind the proxies has no such tag.
 tag_absent() { ! skopeo inspect --raw --tls-verify=false "docker://$REGISTRY_ADDR/$1" >/dev/null 2>&1; }
@@ -81,6 +84,7 @@ check "skopeo copies the chunked upload to an oci layout" \
 : >"$P2_LOG"
 proxy_rules '{"method":"PATCH","times":1,"action":"delay","ms":0}' \
 	"{\"method\":\"PATCH\",\"times\":1,\"action\":\"location\",\"origin\":\"$P2_URL\"}"
+forget_mounts
 run skiff push --tls-verify=false --chunk-size 64k localhost/up/one:1 "$P1_ADDR/up/moved:1"
 is "$RC" 0 "push follows a Location to another host" || diag "$ERR"
 is "$(count "$P1_LOG" method=PATCH)" 2 "two PATCHes went to the first Location's host"
@@ -104,6 +108,7 @@ P2_URL=$PROXY_URL P2_LOG=$PROXY_LOG
 PROXY_CONTROL=$P1_CONTROL PROXY_LOG=$P1_LOG
 sed "s/$REGISTRY_ADDR/$P1_ADDR/" "$TMP/auth.json" >"$TMP/auth-proxy.json"
 proxy_rules "{\"method\":\"POST\",\"action\":\"location\",\"origin\":\"$P2_URL\"}"
+forget_mounts
 fail_clearly "a token registry's upload moved to another host fails" 1 "$P2_URL" \
 	skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
 	"$P1_ADDR/up/leak:1"
@@ -112,6 +117,7 @@ like "$ERR" "401" "the other host's 401 is reported"
 is "$(count "$P2_LOG" auth=true)" 0 "the token stayed with the registry"
 check "no tag after the refused upload" tag_absent up/leak:1
 proxy_rules
+forget_mounts
 run skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
 	"$P1_ADDR/up/tok:1"
 is "$RC" 0 "chunked push through the token registry" || diag "$ERR"
@@ -126,6 +132,7 @@ lie() { # DESC EXPECTED-STDERR RULE...
 	repo=up/lie$((++n_lies))
 	: >"$P1_LOG"
 	proxy_rules "$@"
+	forget_mounts
 	fail_clearly "$desc" 1 "$want" skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" \
 		--chunk-size 64k localhost/up/one:1 "$P1_ADDR/$repo:1"
 	note "$ERR"
