@@ -752,7 +752,9 @@ test_other_formats_convert (void)
 static void
 test_overlay (void)
 {
-  g_autofree char *parent = g_strconcat ("../../layers/", layer_name ('b'), NULL);
+  g_autofree char *b = layer_name ('b');
+  g_autofree char *c = layer_name ('c');
+  g_autofree char *parent = g_strconcat ("../../layers/", b, NULL);
   qimg ("create", "-q", "-f", "qcow2", "-b", parent, "-F", "qcow2", "-u", "overlay.qcow2", "1G", NULL);
   g_autofree char *path = tpath ("overlay.qcow2");
   g_auto (SkQcow2Info) info = { 0 };
@@ -761,7 +763,7 @@ test_overlay (void)
   g_assert_no_error (error);
   g_assert_cmpstr (info.backing_file, ==, parent);
   /* elsewhere: another layer, an absolute path, none at all */
-  g_autofree char *other = g_strconcat ("../../layers/", layer_name ('c'), NULL);
+  g_autofree char *other = g_strconcat ("../../layers/", c, NULL);
   g_assert_false (sk_qcow2_validate_overlay (path, other, NULL, &error));
   g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
   g_assert_nonnull (strstr (error->message, "is not the expected"));
@@ -770,7 +772,7 @@ test_overlay (void)
   g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
   g_clear_error (&error);
   /* the layer rule still holds for layers */
-  assert_refused ("overlay.qcow2", layer_name ('b'), "contains '..'");
+  assert_refused ("overlay.qcow2", b, "contains '..'");
   /* a symlinked overlay is not followed */
   g_autofree char *link = tpath ("overlay-link.qcow2");
   g_assert_cmpint (symlink (path, link), ==, 0);

@@ -119,7 +119,8 @@ parse_req (const char *text, gboolean continuation_repeats)
   return r;
 }
 
-static const char *
+/* Returns the trimmed value of header @name, to be freed. */
+static char *
 req_header (const Req *r, const char *name)
 {
   gsize n = strlen (name);
@@ -127,7 +128,7 @@ req_header (const Req *r, const char *name)
     {
       const char *h = r->headers->pdata[i];
       if (g_ascii_strncasecmp (h, name, n) == 0 && h[n] == ':')
-        return g_strstrip (g_strdup (h + n + 1)); /* leaked on purpose: tests only */
+        return g_strstrip (g_strdup (h + n + 1));
     }
   return NULL;
 }
@@ -153,7 +154,7 @@ check_header_case (const char *dir, const char *name, const Req *r, const SkSigV
   g_assert_cmpstr (creq, ==, want_creq);
   if (stale_sts (name))
     return;
-  const char *date = req_header (r, "x-amz-date");
+  g_autofree char *date = req_header (r, "x-amz-date");
   g_assert_nonnull (date);
   g_autofree char *scope = sk_sigv4_scope (date, key);
   g_autofree char *sts = sk_sigv4_string_to_sign (date, scope, creq);
@@ -307,7 +308,7 @@ test_s3_docs (void)
       g_autofree char *dir = g_build_filename (root, cases[i], NULL);
       g_autofree char *text = read_text (dir, cases[i], ".req");
       g_autoptr (Req) r = parse_req (text, FALSE);
-      const char *hash = req_header (r, "x-amz-content-sha256");
+      g_autofree char *hash = req_header (r, "x-amz-content-sha256");
       g_autofree char *body_hash = sk_sigv4_hex_sha256 (r->body, strlen (r->body));
       g_assert_cmpstr (hash, ==, body_hash);
       check_header_case (dir, cases[i], r, &key, FALSE, hash);
