@@ -309,23 +309,62 @@ precheck_entry (SkLayout *layout, const SkDescriptor *d, GError **error)
   return TRUE;
 }
 
-/* Undoes a load that failed half-way: the images it added go. */
+/* A name the load pointed at an image, and where it pointed before. */
+typedef struct {
+  char *name;
+  char *previous; /* manifest digest, NULL when the name was new */
+} Repoint;
+
 static void
-rollback (SkStore *store, GPtrArray *added)
+repoint_free (gpointer data)
+{
+  Repoint *r = data;
+  g_free (r->name);
+  g_free (r->previous);
+  g_free (r);
+}
+
+/* Undoes a load that failed half-way: the images it added go, and every
+ * name it set points where it pointed before (or goes, when it was new). */
+static void
+rollback (SkStore *store, GPtrArray *added, GPtrArray *repointed)
 {
   for (guint i = 0; i < added->len; i++)
     if (!sk_store_remove_image (store, added->pdata[i], NULL))
       sk_warn ("could not remove image '%s' of the failed load", (char *) added->pdata[i]);
+  for (guint i = repointed->len; i-- > 0;)
+    {
+      const Repoint *r = repointed->pdata[i];
+      g_autoptr (GError) local = NULL;
+      g_autoptr (SkStoreImage) now = sk_store_lookup (store, r->name, NULL);
+      if (r->previous)
+        {
+          if (!sk_store_tag (store, r->previous, r->name, &local))
+            sk_warn ("could not point '%s' back at '%s': %s", r->name, r->previous, local->message);
+          continue;
+        }
+      if (now == NULL)
+        continue;
+      /* the name was new on an image the store already had: only the name
+       * goes, never the image (the hold keeps an untagged image alive) */
+      if (!sk_store_hold (store, now->digest, "load-rollback", &local)
+          || !sk_store_untag (store, r->name, NULL, &local))
+        sk_warn ("could not remove the name '%s' of the failed load: %s", r->name, local->message);
+      (void) sk_store_release (store, now->digest, "load-rollback", NULL);
+    }
 }
 
 static gboolean
-load_entries (SkStore *store, SkLayout *layout, SkIndex *idx, GPtrArray *loaded, GPtrArray *added, GError **error)
+load_entries (SkStore *store, SkLayout *layout, SkIndex *idx, GPtrArray *loaded, GPtrArray *added,
+              GPtrArray *repointed, GError **error)
 {
   for (guint i = 0; i < idx->manifests->len; i++)
     {
       const SkDescriptor *d = idx->manifests->pdata[i];
       g_autoptr (SkReference) ref = entry_reference (d);
+      g_autofree char *name = sk_reference_to_string (ref);
       g_autoptr (SkStoreImage) had = sk_store_lookup (store, d->digest, NULL);
+      g_autoptr (SkStoreImage) named = sk_store_lookup (store, name, NULL);
       LayoutSource src = { .layout = layout, .entry = d };
       SkPullOptions opts = { 0 };
       g_autofree char *digest = NULL;
@@ -333,7 +372,13 @@ load_entries (SkStore *store, SkLayout *layout, SkIndex *idx, GPtrArray *loaded,
         return g_prefix_error (error, "image '%s': ", d->digest), FALSE;
       if (had == NULL)
         g_ptr_array_add (added, g_strdup (digest));
-      g_autofree char *name = sk_reference_to_string (ref);
+      if (named == NULL || !g_str_equal (named->digest, digest))
+        {
+          Repoint *r = g_new0 (Repoint, 1);
+          r->name = g_strdup (name);
+          r->previous = named ? g_strdup (named->digest) : NULL;
+          g_ptr_array_add (repointed, r);
+        }
       g_ptr_array_add (loaded, g_strdup_printf ("%s %s", name, digest));
     }
   return TRUE;
@@ -355,8 +400,9 @@ load_layout (SkStore *store, const char *dir, GPtrArray *loaded, GError **error)
         return g_prefix_error (error, "image '%s': ", d->digest), FALSE;
     }
   g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func (g_free);
-  if (!load_entries (store, layout, idx, loaded, added, error))
-    return rollback (store, added), FALSE;
+  g_autoptr (GPtrArray) repointed = g_ptr_array_new_with_free_func (repoint_free);
+  if (!load_entries (store, layout, idx, loaded, added, repointed, error))
+    return rollback (store, added, repointed), FALSE;
   return TRUE;
 }
 

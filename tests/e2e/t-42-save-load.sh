@@ -120,6 +120,19 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
                              "size": len(data)}]
         add_layout(t, index=idx)
     elif kind == "no-layout": add_bytes(t, "index.json", json.dumps(idx).encode())
+    elif kind == "fail-last":
+        # both good images first (child:1 moves), then one whose top layer is no qcow2
+        mpath = os.path.join(good, "blobs/sha256", idx["manifests"][1]["digest"][7:])
+        man = json.load(open(mpath)); l = man["layers"][-1]
+        junk = b"this is not a qcow2 image\n" * 4096; jd = hashlib.sha256(junk).hexdigest()
+        add_bytes(t, "blobs/sha256/" + jd, junk)
+        l["digest"] = "sha256:" + jd; l["size"] = len(junk)
+        l["annotations"] = {"io.skiff.disk.diff-id": "sha256:" + jd, "io.skiff.disk.size": str(len(junk))}
+        data = json.dumps(man, separators=(",", ":")).encode(); dg = hashlib.sha256(data).hexdigest()
+        add_bytes(t, "blobs/sha256/" + dg, data)
+        idx["manifests"].append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + dg,
+                                 "size": len(data), "annotations": {"org.opencontainers.image.ref.name": "evil:last"}})
+        add_layout(t, index=idx)
 PY
 rm -rf "$TMP/root3"
 s3() { "$SKIFF" --root "$TMP/root3" "$@"; }
@@ -149,6 +162,22 @@ evil no-layout "not an OCI image layout" "an archive without oci-layout is refus
 	ok "nothing was written outside the store" || not_ok "files escaped the store"
 run s3 fsck
 is "$RC" 0 "fsck after the hostile archives"
+
+# A load that fails on its last image after the first ones moved names:
+# the names point where they pointed before and the added images go.
+qemu-img create -q -f qcow2 "$TMP/other.qcow2" 16M
+s3 import -q "$TMP/other.qcow2" child:1 >/dev/null && s3 tag child:1 keep:1 >/dev/null ||
+	abort "import of the other image failed"
+OTHER=$(digest_of s3 inspect child:1)
+before=$(store_state "$TMP/root3")
+python3 "$TMP/evil.py" "$TMP/good" fail-last "$TMP/evil-last.tar" "$TMP" || abort "could not build the archive"
+fail_clearly "a load failing on its last image fails" 1 "image 'sha256:" s3 load -i "$TMP/evil-last.tar"
+is "$(digest_of s3 inspect child:1)" "$OTHER" "child:1 points at the image it named before the load"
+run s3 inspect base:1
+isnt "$RC" 0 "base:1, new in the failed load, is gone"
+is "$(store_state "$TMP/root3")" "$before" "the failed load added no image and left no scratch"
+run s3 fsck
+is "$RC" 0 "fsck after the failed load"
 fail_clearly "load of a missing file" 1 "load: opening '$TMP/none.tar'" s3 load -i "$TMP/none.tar"
 fail_clearly "save of a missing image" 1 "image 'nothere' not found" skiff save nothere -o "$TMP/x.tar"
 [ ! -e "$TMP/x.tar" ] && ok "a failed save leaves no file" || not_ok "a failed save leaves no file"
