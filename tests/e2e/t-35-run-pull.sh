@@ -4,11 +4,12 @@
 # run -d` of the registry reference pulls it (with the registry options)
 # and boots it to its ready line; --pull never refuses a missing image,
 # --pull always pulls again, a bad --pull value is a usage error; a pull
-# that fails leaves no VM and no image behind.
+# that fails leaves no VM and no image behind; a copy skopeo made through an
+# oci: layout into another repository pulls and boots too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/guest.sh"
 
-require_cmd docker-registry htpasswd qemu-img qemu-system-x86_64
+require_cmd docker-registry htpasswd qemu-img qemu-system-x86_64 skopeo
 guest_build
 
 check "basic-auth registry starts" registry_start_basic alice secret || abort "no registry"
@@ -53,6 +54,24 @@ check "--pull always, not quiet" skiff create --name fresh2 --pull=always --tls-
 	--authfile "$TMP/auth.json" "$REF"
 like "$ERR" "skipped: already in the store" "--pull always asks the registry, stored layers are skipped"
 skiff rm -f fresh2 >/dev/null 2>&1
+# Interop: the image travels through skopeo (registry -> oci: layout ->
+# another repository) and the copy still pulls and boots.
+check "skopeo copies the pushed image to an oci: layout" skopeo copy -q --src-tls-verify=false --src-creds alice:secret \
+	"docker://$REF" "oci:$TMP/layout:1"
+REF2=$REGISTRY_ADDR/other/tiny-copy:1
+check "skopeo copies the layout back into the registry" skopeo copy -q --dest-tls-verify=false \
+	--dest-creds alice:secret "oci:$TMP/layout:1" "docker://$REF2"
+skiff rmi -f "$REF" >/dev/null 2>&1
+skiff prune >/dev/null 2>&1
+check "run -d of skopeo's copy pulls it" skiff run -d --name copied --tls-verify=false --authfile "$TMP/auth.json" "$REF2"
+run skiff images --no-trunc
+like "$OUT" "$REGISTRY_ADDR/other/tiny-copy +1 +$DIGEST " "skopeo's copy has the digest skiff pushed"
+if wait_console copied 'skiff-guest: ready' 120; then
+	ok "skopeo's copy boots to its ready line"
+else
+	not_ok "skopeo's copy boots to its ready line" "$(skiff logs copied 2>&1 | tail -20)"
+fi
+skiff rm -f copied >/dev/null 2>&1
 check "fsck at the end" skiff fsck
 
 done_testing
