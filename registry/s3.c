@@ -147,6 +147,13 @@ sk_s3_status_error (GError **error, SkS3Client *c, const char *method, const cha
     hint = g_strdup (" (this machine's clock is off)");
   else if (scode && g_str_equal (scode, "NoSuchBucket"))
     hint = g_strdup_printf (" (bucket '%s' does not exist)", c->bucket);
+  else if (scode && (g_str_equal (scode, "ExpiredToken") || g_str_equal (scode, "TokenRefreshRequired")))
+    hint = g_strdup (" (the session token has expired: get new credentials)");
+  else if (scode && g_str_equal (scode, "InvalidToken"))
+    hint = g_strdup (" (the session token is not valid)");
+  /* radosgw answers an expired token with a bare AccessDenied */
+  else if (scode && g_str_equal (scode, "AccessDenied") && c->cfg->session_token)
+    hint = g_strdup (" (the session token may have expired)");
   g_set_error (error, SK_ERROR, ecode, "%s %s: HTTP %ld %s%s%s%s", method, where, resp->status,
                scode ? scode : "(no S3 error code)", smsg && *smsg ? ": " : "", smsg && *smsg ? smsg : "", hint ? hint : "");
   return FALSE;

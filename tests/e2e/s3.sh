@@ -15,7 +15,8 @@
 # aws read (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE point into
 # $TMP, so the host's ~/.aws stays out).  The daemons stop by PID at
 # cleanup, radosgw first, then the OSD and the mon (radosgw outliving the
-# OSD hangs).
+# OSD hangs).  s3_sts_restart restarts radosgw with STS on and a clock the
+# test can move (to expire session tokens).
 
 S3_ACCESS_KEY=SKIFFTESTKEY0000
 S3_SECRET_KEY=skiff-test-secret-0000000000000000000000
@@ -80,7 +81,7 @@ s3_stop() {
 
 # s3_start: the cluster and the user (see above).  ~10-20 s.
 s3_start() {
-	local d=$TMP/ceph fsid osd_uuid mon_port i
+	local d=$TMP/ceph fsid osd_uuid mon_port
 	mkdir -p "$d/mon" "$d/osd0" "$d/run" "$d/log" "$d/rgw"
 	fsid=$(cat /proc/sys/kernel/random/uuid)
 	osd_uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -115,13 +116,69 @@ s3_start() {
 	export AWS_CONFIG_FILE=$TMP/aws-config
 	export AWS_SHARED_CREDENTIALS_FILE=$TMP/aws-credentials
 	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_REGION AWS_ENDPOINT_URL_S3
-	# radosgw answers before its pools are ready: wait for a real answer.
+	_s3_wait_ready
+}
+
+# The libfaketime library of Debian's faketime package.
+_s3_libfaketime() {
+	local lib
+	for lib in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1; do
+		[ -e "$lib" ] && { echo "$lib"; return 0; }
+	done
+	return 1
+}
+
+# radosgw answers before its pools are ready: wait for a real answer.
+_s3_wait_ready() {
+	local i
 	for ((i = 0; i < 100; i++)); do
 		"$AWS_CLI" --endpoint-url "$S3_ENDPOINT" s3api list-buckets >/dev/null 2>&1 && return 0
 		sleep 0.3
 	done
 	diag "radosgw does not answer S3 requests"
 	return 1
+}
+
+# s3_sts_restart: radosgw again, on the same port, with STS
+# (GetSessionToken) and under libfaketime reading its clock's offset from a
+# file that s3_clock writes.  (With STS on, radosgw answers a wrong secret
+# with AccessDenied instead of SignatureDoesNotMatch, so it is off before.)
+s3_sts_restart() {
+	local lib
+	lib=$(_s3_libfaketime) || { diag "libfaketime not found"; return 1; }
+	stop_server "$S3_RGW_PID"
+	printf '\trgw s3 auth use sts = true\n\trgw sts key = skiff-sts-key-16\n' >>"$S3_DIR/ceph.conf"
+	echo "+0" >"$S3_DIR/clock"
+	# only wall-clock time moves; a cache of 1 s keeps the file reads rare
+	spawn_server radosgw-sts env LD_PRELOAD="$lib" FAKETIME_TIMESTAMP_FILE="$S3_DIR/clock" \
+		FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 radosgw -c "$S3_DIR/ceph.conf" -f -n client.rgw.gw
+	S3_RGW_PID=$SERVER_PID
+	wait_for_port "$S3_PORT" "$S3_RGW_PID" 90 || { diag "radosgw did not restart: $(tail -3 "$S3_RGW_LOG")"; return 1; }
+	_s3_wait_ready
+}
+
+# s3_clock OFFSET: radosgw's clock from now on is the real one moved by
+# OFFSET (faketime syntax: +20m, -1h, +0); after s3_sts_restart.  Takes
+# effect within ~1 s.
+s3_clock() {
+	echo "$1" >"$S3_DIR/clock.new" && mv "$S3_DIR/clock.new" "$S3_DIR/clock" && sleep 1.5
+}
+
+# s3_session_token: temporary credentials for the test user from radosgw's
+# STS (GetSessionToken, 15 minutes, the shortest allowed; after
+# s3_sts_restart), in
+# S3_TOKEN_KEY, S3_TOKEN_SECRET and S3_TOKEN.
+s3_session_token() {
+	local out
+	timeout 60 radosgw-admin -c "$S3_DIR/ceph.conf" caps add --uid skiff-test --caps "user-policy=*" \
+		>>"$S3_DIR/log/setup.log" 2>&1 || return 1
+	"$AWS_CLI" --endpoint-url "$S3_ENDPOINT" iam put-user-policy --user-name skiff-test --policy-name sts \
+		--policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:GetSessionToken"],"Resource":"*"}]}' ||
+		return 1
+	out=$("$AWS_CLI" --endpoint-url "$S3_ENDPOINT" sts get-session-token --duration-seconds 900 \
+		--query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text) || return 1
+	read -r S3_TOKEN_KEY S3_TOKEN_SECRET S3_TOKEN <<<"$out"
+	[ -n "$S3_TOKEN" ]
 }
 
 # aws_s3 ARGS...: Debian's aws s3 against the test server.

@@ -5,7 +5,8 @@
 # a pull into a fresh store runs; a failed multipart upload is aborted.
 # Bad input fails with one line naming bucket and key, exit 1, nothing
 # stored: a wrong secret, no credentials on a private bucket, a missing
-# bucket, clock skew, a tag naming a missing blob, a blob whose bytes do not
+# bucket, clock skew, an expired session token (radosgw's clock moved with
+# libfaketime), a tag naming a missing blob, a blob whose bytes do not
 # match, 503 SlowDown (retried with backoff, or failing when it persists).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3.sh"
@@ -170,5 +171,26 @@ run skiff rmi localhost/big:1
 run skiff pull -q s3://skiff-e2e/big:1
 is "$OUT" "$BIG" "the multipart blob pulls back (parallel ranges)"
 check "fsck after the multipart pull" skiff fsck
+
+# ---------------------------------------------------------------- an expired session token
+# Last: radosgw's clock moves 20 minutes on, past the token's 15 minutes,
+# and skiff's with it (faketime) so the clocks agree again.
+check "radosgw restarts with STS and a clock the test moves" s3_sts_restart || abort "radosgw did not restart"
+check "radosgw hands out a session token (STS GetSessionToken)" s3_session_token
+tok() { AWS_ACCESS_KEY_ID=$S3_TOKEN_KEY AWS_SECRET_ACCESS_KEY=$S3_TOKEN_SECRET AWS_SESSION_TOKEN=$S3_TOKEN "$@"; }
+skiff import -q "$TMP/small.qcow2" localhost/token:1 >/dev/null || abort "import for the token test"
+TOKEN_IMG=$(digest_of localhost/token:1)
+run tok "$SKIFF" --root "$TMP/root" push -q localhost/token:1 s3://skiff-e2e/token:1
+is "$RC" 0 "the session token pushes while it is valid" || diag "$ERR"
+run tok "$SKIFF" --root "$TMP/root-token" pull -q s3://skiff-e2e/token:1
+is "$RC" 0 "the session token pulls while it is valid" || diag "$ERR"
+is "$OUT" "$TOKEN_IMG" "the session token's pull has the pushed digest"
+s3_clock +20m
+tok fail_clearly "an expired session token" 1 \
+	"GET s3://skiff-e2e/token/tags/1: HTTP 403 AccessDenied (the session token may have expired)" \
+	faketime -f +20m "$SKIFF" --root "$TMP/root-expired" pull s3://skiff-e2e/token:1
+grep -q "Token expired" "$S3_RGW_LOG" && ok "radosgw refused the token as expired" ||
+	not_ok "radosgw refused the token as expired" "$(tail -5 "$S3_RGW_LOG")"
+is "$("$SKIFF" --root "$TMP/root-expired" images -q | wc -l)" 0 "nothing stored after the expired token"
 
 done_testing
