@@ -125,7 +125,10 @@ sanitize (const char *s)
   for (char *c = copy; *c; c++)
     if ((guchar) *c < 0x20)
       *c = ' ';
-  return g_utf8_substring (g_strstrip (copy), 0, 200);
+  g_strstrip (copy);
+  /* g_utf8_substring reads past the end when asked for more characters
+   * than there are */
+  return g_utf8_substring (copy, 0, MIN (g_utf8_strlen (copy, -1), 200));
 }
 
 gboolean
