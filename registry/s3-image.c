@@ -75,19 +75,19 @@ source_get_blob_bytes (gpointer data, const char *digest, gint64 size, gsize max
   return g_steal_pointer (&bytes);
 }
 
-/* The descriptor in the tag object of @tag. */
+/* The descriptor in the tag object of @tag in repository @path. */
 static SkDescriptor *
-read_tag (Source *s, const char *tag, GError **error)
+read_tag (SkS3Client *client, const char *path, const char *tag, GError **error)
 {
   g_autofree char *name = g_strdup_printf ("tags/%s", tag);
-  g_autofree char *key = sk_s3_layout_key (s->path, name);
-  g_autoptr (GBytes) bytes = sk_s3_get_bytes (s->client, key, TAG_OBJECT_MAX, error);
+  g_autofree char *key = sk_s3_layout_key (path, name);
+  g_autoptr (GBytes) bytes = sk_s3_get_bytes (client, key, TAG_OBJECT_MAX, error);
   if (bytes == NULL)
     return g_prefix_error (error, "tag '%s': ", tag), NULL;
   SkDescriptor *d = sk_descriptor_parse (bytes, error);
   if (d == NULL)
     {
-      g_autofree char *where = sk_s3_describe (s->client, key);
+      g_autofree char *where = sk_s3_describe (client, key);
       return g_prefix_error (error, "tag '%s': %s: ", tag, where), NULL;
     }
   return d;
@@ -101,7 +101,7 @@ source_get_manifest (gpointer data, const char *ref, GBytes **out_raw, char **ou
   g_autoptr (SkDescriptor) d = NULL;
   if (strchr (ref, ':') == NULL)
     {
-      d = read_tag (s, ref, error);
+      d = read_tag (s->client, s->path, ref, error);
       if (d == NULL)
         return FALSE;
     }
@@ -250,21 +250,98 @@ check_layout (Push *p, gboolean *out_exists, GError **error)
   return FALSE;
 }
 
-static gboolean
-update_index (Push *p, const char *tag, const SkDescriptor *desc, GError **error)
+/* index.json of the repository; NULL (no error) when there is none or it
+ * is not an index (warned about: it is about to be replaced). */
+static SkIndex *
+read_index (Push *p, GError **error)
 {
   g_autofree char *key = sk_s3_layout_key (p->path, "index.json");
   g_autoptr (GError) local = NULL;
-  g_autoptr (GBytes) old = sk_s3_get_bytes (p->client, key, INDEX_MAX, &local);
-  if (old == NULL && !g_error_matches (local, SK_ERROR, SK_ERROR_NOT_FOUND))
+  g_autoptr (GBytes) raw = sk_s3_get_bytes (p->client, key, INDEX_MAX, &local);
+  if (raw == NULL && !g_error_matches (local, SK_ERROR, SK_ERROR_NOT_FOUND))
+    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+  SkIndex *idx = raw ? sk_index_parse (raw, SK_MEDIA_TYPE_OCI_INDEX, &local) : NULL;
+  if (raw && idx == NULL)
+    {
+      g_autofree char *where = sk_s3_describe (p->client, key);
+      sk_warn ("%s: replacing an invalid index.json (%s)", where, local->message);
+    }
+  return idx;
+}
+
+static gboolean
+write_index (Push *p, SkIndex *idx, GError **error)
+{
+  g_autofree char *key = sk_s3_layout_key (p->path, "index.json");
+  return sk_s3_put_bytes (p->client, key, idx->raw, SK_MEDIA_TYPE_OCI_INDEX, error);
+}
+
+static gboolean
+update_index (Push *p, const char *tag, const SkDescriptor *desc, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (SkIndex) idx = read_index (p, &local);
+  if (local)
     return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
-  g_autoptr (SkIndex) idx = old ? sk_index_parse (old, SK_MEDIA_TYPE_OCI_INDEX, &local) : NULL;
-  if (old && idx == NULL)
-    sk_warn ("s3://%s: replacing an invalid index.json (%s)", key, local->message);
   g_autoptr (SkIndex) updated = sk_layout_index_set_ref (idx, tag, desc, error);
-  if (updated == NULL)
-    return FALSE;
-  return sk_s3_put_bytes (p->client, key, updated->raw, SK_MEDIA_TYPE_OCI_INDEX, error);
+  return updated && write_index (p, updated, error);
+}
+
+static gboolean
+index_has_ref (const SkIndex *idx, const char *name)
+{
+  for (guint i = 0; idx && i < idx->manifests->len; i++)
+    if (g_strcmp0 (sk_descriptor_get_annotation (idx->manifests->pdata[i], SK_ANNOTATION_REF_NAME), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* index.json is read, changed and written whole, so two pushes of
+ * different tags at once could each drop the other's.  After its tag
+ * object is written, a push lists tags/ and re-reads index.json; tags
+ * missing from it are added from their tag objects and index.json is
+ * written again, until a listing finds none missing.  Whoever writes
+ * index.json last checks after that write, so every tag ends up in it (a
+ * tag re-pointed during such a race may keep its older entry until the
+ * next push; pulls read the tag objects, never index.json). */
+static gboolean
+reconcile_index (Push *p, GError **error)
+{
+  g_autofree char *prefix = sk_s3_layout_key (p->path, "tags/");
+  for (guint round = 0; round < 8; round++)
+    {
+      g_autoptr (GPtrArray) keys = sk_s3_list_keys (p->client, prefix, error);
+      if (keys == NULL)
+        return FALSE;
+      g_autoptr (GError) local = NULL;
+      g_autoptr (SkIndex) idx = read_index (p, &local);
+      if (local)
+        return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+      guint added = 0;
+      for (guint i = 0; i < keys->len; i++)
+        {
+          const char *tag = (const char *) keys->pdata[i] + strlen (prefix);
+          if (*tag == '\0' || strchr (tag, '/') || index_has_ref (idx, tag))
+            continue;
+          g_autoptr (SkDescriptor) d = read_tag (p->client, p->path, tag, error);
+          if (d == NULL)
+            return FALSE;
+          SkIndex *next = sk_layout_index_set_ref (idx, tag, d, error);
+          if (next == NULL)
+            return FALSE;
+          g_clear_pointer (&idx, sk_index_free);
+          idx = next;
+          added++;
+        }
+      if (added == 0)
+        return TRUE;
+      sk_debug ("index.json lacked %u tag(s) written by another push: adding them", added);
+      if (!write_index (p, idx, error))
+        return FALSE;
+    }
+  g_autofree char *where = sk_s3_describe (p->client, p->path);
+  sk_warn ("%s: index.json kept changing while this push checked it; it may lack tags until the next push", where);
+  return TRUE;
 }
 
 static gboolean
@@ -311,7 +388,8 @@ sk_s3_push (SkStore *store, SkStoreImage *img, const SkReference *dest, const Sk
   g_autofree char *tag_name = g_strdup_printf ("tags/%s", dest->tag);
   g_autofree char *tag_key = sk_s3_layout_key (dest->path, tag_name);
   g_autoptr (GBytes) tag_bytes = sk_descriptor_serialize (desc);
-  if (!sk_s3_put_bytes (client, tag_key, tag_bytes, "application/json", error))
+  if (!sk_s3_put_bytes (client, tag_key, tag_bytes, "application/json", error)
+      || !reconcile_index (&p, error))
     return FALSE;
   *out_digest = g_strdup (img->digest);
   return TRUE;

@@ -287,6 +287,41 @@ sk_s3_get_bytes (SkS3Client *c, const char *key, gsize max_size, GError **error)
   return g_bytes_ref (resp->body);
 }
 
+GPtrArray *
+sk_s3_list_keys (SkS3Client *c, const char *prefix, GError **error)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *enc_prefix = sk_sigv4_uri_encode (prefix, -1, FALSE);
+  g_autofree char *token = NULL;
+  for (guint page = 0; page < 10000; page++)
+    {
+      g_autofree char *enc_token = token ? sk_sigv4_uri_encode (token, -1, FALSE) : NULL;
+      /* parameters in canonical (sorted) order */
+      g_autofree char *query = g_strdup_printf ("%s%s%slist-type=2&prefix=%s", enc_token ? "continuation-token=" : "",
+                                                enc_token ? enc_token : "", enc_token ? "&" : "", enc_prefix);
+      SkS3Req r = { .method = "GET", .key = "", .query = query, .max_body = 4 << 20 };
+      g_autoptr (SkHttpResponse) resp = sk_s3_send (c, c->http, &r, error);
+      if (resp == NULL)
+        return NULL;
+      if (resp->status != 200)
+        return sk_s3_status_error (error, c, "GET", prefix, resp), NULL;
+      g_autofree char *text = sk_s3_body_text (resp);
+      g_autoptr (GPtrArray) contents = sk_s3_xml_elements (text, "Contents");
+      for (guint i = 0; i < contents->len; i++)
+        {
+          char *key = sk_s3_xml_text (contents->pdata[i], "Key");
+          if (key)
+            g_ptr_array_add (keys, key);
+        }
+      g_autofree char *truncated = sk_s3_xml_text (text, "IsTruncated");
+      g_free (token);
+      token = sk_s3_xml_text (text, "NextContinuationToken");
+      if (g_strcmp0 (truncated, "true") != 0 || token == NULL)
+        return g_steal_pointer (&keys);
+    }
+  return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "listing %s: too many pages", prefix), NULL;
+}
+
 gboolean
 sk_s3_put_bytes (SkS3Client *c, const char *key, GBytes *bytes, const char *content_type, GError **error)
 {

@@ -41,6 +41,9 @@ SkS3Client *sk_s3_client_new (const char *bucket, gboolean tls_verify, GError **
 void sk_s3_client_free (SkS3Client *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkS3Client, sk_s3_client_free)
 
+/* The keys that start with @prefix, every page of ListObjectsV2. */
+GPtrArray *sk_s3_list_keys (SkS3Client *client, const char *prefix, GError **error);
+
 /* "s3://bucket/key", for messages (a new string). */
 char *sk_s3_describe (SkS3Client *client, const char *key);
 
