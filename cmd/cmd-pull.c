@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "oci/reference.h"
 #include "registry/pull.h"
+#include "registry/containerdisk.h"
 #include "registry/s3-image.h"
 
 #include <stdio.h>
@@ -190,12 +191,24 @@ sk_cmd_pull_image (SkStore *store, const char *name, SkPullOptions *opts, gboole
   opts->progress = quiet ? NULL : on_progress;
   opts->progress_data = quiet ? NULL : &pr;
   g_autofree char *full = sk_reference_to_string (ref);
-  gboolean ok = ref->kind == SK_REFERENCE_S3 ? sk_s3_pull (store, ref, opts, out_digest, error)
-                                             : sk_registry_pull (store, ref, opts, out_digest, error);
+  g_autoptr (GError) local = NULL;
+  gboolean ok = ref->kind == SK_REFERENCE_S3 ? sk_s3_pull (store, ref, opts, out_digest, &local)
+                                             : sk_registry_pull (store, ref, opts, out_digest, &local);
+  if (!ok && ref->kind == SK_REFERENCE_REGISTRY && g_error_matches (local, SK_ERROR, SK_ERROR_NOT_SKIFF_IMAGE))
+    {
+      /* a regular container image: a KubeVirt containerDisk runs as one */
+      if (!quiet)
+        fprintf (stderr, "'%s' is a container image: looking for a KubeVirt containerDisk disk in it\n", full);
+      g_clear_error (&local);
+      SkImportOptions iopts = { 0 };
+      ok = sk_containerdisk_import (store, ref, opts, &iopts, full, out_digest, &local);
+      if (!ok)
+        g_prefix_error (&local, "neither a skiff image nor a containerDisk: ");
+    }
   opts->progress = NULL;
   opts->progress_data = NULL;
   if (!ok)
-    return g_prefix_error (error, "pulling '%s': ", full), FALSE;
+    return g_propagate_prefixed_error (error, g_steal_pointer (&local), "pulling '%s': ", full), FALSE;
   return TRUE;
 }
 
@@ -207,7 +220,9 @@ sk_cmd_pull (int argc, char **argv, GError **error)
                      "into the store and print its digest.  S3 settings come from AWS_*\n"
                      "variables and ~/.aws as for the AWS CLI.\n"
                      "Layers the store already has are not downloaded again; a broken\n"
-                     "download resumes at the next pull.",
+                     "download resumes at the next pull.  A regular container image holding\n"
+                     "a disk as /disk/*.qcow2 or /disk/*.img (a KubeVirt containerDisk) is\n"
+                     "imported as a one-layer image that boots from that disk.",
                      entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)
       || !sk_cmd_check_args ("pull", argc, 1, 1, error))
     return SK_CMD_FAILED;

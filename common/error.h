@@ -26,6 +26,7 @@ typedef enum {
   SK_ERROR_CHILD_FAILED,      /* a helper program failed */
   SK_ERROR_BUSY,              /* locked or in use */
   SK_ERROR_TRANSIENT,         /* worth retrying: 5xx, reset, 429 */
+  SK_ERROR_NOT_SKIFF_IMAGE,   /* a regular container image where a skiff image was expected */
 } SkErrorCode;
 
 /* Sets @error from errno with "what: strerror" wording. Always returns FALSE. */

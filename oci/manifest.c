@@ -280,15 +280,21 @@ skiff_layer_validate (const SkDescriptor *d, GHashTable *seen, guint *disks, gui
 gboolean
 sk_manifest_validate_skiff (const SkManifest *m, GError **error)
 {
+  /* a container image gets a code of its own: callers may look for a
+   * containerDisk in it */
+  int code = g_str_equal (m->config->media_type, SK_MEDIA_TYPE_OCI_CONFIG)
+                     || g_str_equal (m->config->media_type, SK_MEDIA_TYPE_DOCKER_CONFIG)
+                 ? SK_ERROR_NOT_SKIFF_IMAGE
+                 : SK_ERROR_INVALID_IMAGE;
   if (g_strcmp0 (m->media_type, SK_MEDIA_TYPE_OCI_MANIFEST) != 0)
-    return INVALID (error, "not a skiff image: mediaType is '%s', not '%s'",
-                    m->media_type ? m->media_type : "", SK_MEDIA_TYPE_OCI_MANIFEST);
+    return g_set_error (error, SK_ERROR, code, "not a skiff image: mediaType is '%s', not '%s'",
+                        m->media_type ? m->media_type : "", SK_MEDIA_TYPE_OCI_MANIFEST), FALSE;
   if (g_strcmp0 (m->artifact_type, SK_ARTIFACT_TYPE_VM) != 0)
-    return INVALID (error, "not a skiff image: artifactType is '%s', not '%s'",
-                    m->artifact_type ? m->artifact_type : "", SK_ARTIFACT_TYPE_VM);
+    return g_set_error (error, SK_ERROR, code, "not a skiff image: artifactType is '%s', not '%s'",
+                        m->artifact_type ? m->artifact_type : "", SK_ARTIFACT_TYPE_VM), FALSE;
   if (!g_str_equal (m->config->media_type, SK_MEDIA_TYPE_VM_CONFIG))
-    return INVALID (error, "not a skiff image: config mediaType is '%s', not '%s'",
-                    m->config->media_type, SK_MEDIA_TYPE_VM_CONFIG);
+    return g_set_error (error, SK_ERROR, code, "not a skiff image: config mediaType is '%s', not '%s'",
+                        m->config->media_type, SK_MEDIA_TYPE_VM_CONFIG), FALSE;
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   guint disks = 0, kernels = 0, initrds = 0;
   for (guint i = 0; i < m->layers->len; i++)

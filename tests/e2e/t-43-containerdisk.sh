@@ -4,11 +4,12 @@
 # runs like any skiff image; a raw /disk/*.img is converted; images without
 # a disk or skiff images are refused; export --format containerdisk pushes
 # a flattened containerDisk of that shape, which buildah pulls and skiff
-# imports back.
+# imports back.  `skiff pull` and `skiff run` of a containerDisk reference
+# import it without --containerdisk; a BIOS-bootable one boots.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/guest.sh"
 
-require_cmd buildah docker-registry skopeo qemu-system-x86_64 qemu-img ssh ssh-keygen python3
+require_cmd buildah docker-registry skopeo qemu-system-x86_64 qemu-img ssh ssh-keygen python3 sfdisk mkfs.fat mcopy syslinux
 guest_build
 check "registry starts" registry_start || abort "no registry"
 R=$REGISTRY_ADDR/kv
@@ -41,6 +42,25 @@ check "import it" skiff import -q --containerdisk --tls-verify=false "$R/raw:1" 
 skiff export cdraw -o "$TMP/cdraw.qcow2"
 check "the raw disk was converted without change" qemu-img compare "$TMP/cdraw.qcow2" "$GUEST_DIR/rootfs.qcow2"
 
+# No --containerdisk needed: pull and run recognise a container image with
+# a disk, and a BIOS-bootable one boots like any skiff image.
+check "build the BIOS disk from the tiny guest" "$_sk_top/tests/guest/build-bios.sh" "$GUEST_DIR" "$TMP/bios.qcow2"
+check "buildah builds and pushes a BIOS containerDisk" containerdisk bios "$TMP/bios.qcow2" bios.qcow2
+run skiff pull --tls-verify=false "$R/bios:1"
+is "$RC" 0 "skiff pull of a containerDisk succeeds" || diag "$ERR"
+like "$ERR" "is a container image: looking for a KubeVirt containerDisk disk in it" "pull says what it found"
+run skiff inspect "$R/bios:1"
+like "$OUT" "\"sha256:$(sha256sum "$TMP/bios.qcow2" | cut -d' ' -f1)\"" "the pulled image's layer is the disk, byte for byte"
+like "$OUT" '"boot": "bios"' "and it boots from its disk"
+check "remove it" skiff rmi "$R/bios:1"
+check "run -d of the containerDisk's reference pulls and starts it" skiff run -d --name cdbios -m 256 --tls-verify=false "$R/bios:1"
+if wait_console cdbios 'skiff-guest: ready instance-id=' 120; then
+	ok "the containerDisk pulled by run boots to its ready line"
+else
+	not_ok "the containerDisk pulled by run boots to its ready line" "$(skiff logs cdbios 2>&1 | tail -20)"
+fi
+skiff rm -f cdbios >/dev/null 2>&1
+
 before=$(skiff images -q --no-trunc | sort | tr '\n' ' ')
 echo hello >"$TMP/hello.txt"
 mkdir -p "$TMP/ctx-nodisk" && cp "$TMP/hello.txt" "$TMP/ctx-nodisk/" &&
@@ -48,6 +68,8 @@ mkdir -p "$TMP/ctx-nodisk" && cp "$TMP/hello.txt" "$TMP/ctx-nodisk/" &&
 	bh build -q -t nodisk "$TMP/ctx-nodisk" >/dev/null && bh push -q --tls-verify=false nodisk "docker://$R/nodisk:1"
 fail_clearly "an image without /disk/ is refused" 1 "no layer holds a disk (/disk/*.qcow2 or /disk/*.img): not a containerDisk" \
 	skiff import --containerdisk --tls-verify=false "$R/nodisk:1" nodisk
+fail_clearly "pull of a container image without /disk/ is refused" 1 \
+	"pulling '$R/nodisk:1': neither a skiff image nor a containerDisk: " skiff pull --tls-verify=false "$R/nodisk:1"
 check "push a skiff image" skiff push -q --tls-verify=false cdtiny "$R/skiffimg:1"
 fail_clearly "a skiff image is refused" 1 "is a skiff image, not a containerDisk: use 'skiff pull'" \
 	skiff import --containerdisk --tls-verify=false "$R/skiffimg:1" nope

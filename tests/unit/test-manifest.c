@@ -612,15 +612,21 @@ test_skiff_manifest_build (void)
 }
 
 static void
-assert_skiff_refused (GPtrArray *layers, const char *config_type, const char *message)
+assert_skiff_refused_as (GPtrArray *layers, const char *config_type, const char *message, int code)
 {
   g_autoptr (SkDescriptor) config = sk_descriptor_new (config_type, HELLO_DIGEST, 5);
   g_autoptr (GError) error = NULL;
   g_autoptr (SkManifest) m = sk_manifest_new_skiff (config, layers, NULL, &error);
   g_assert_null (m);
-  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
+  g_assert_error (error, SK_ERROR, code);
   if (strstr (error->message, message) == NULL)
     g_error ("expected '%s' in '%s'", message, error->message);
+}
+
+static void
+assert_skiff_refused (GPtrArray *layers, const char *config_type, const char *message)
+{
+  assert_skiff_refused_as (layers, config_type, message, SK_ERROR_INVALID_IMAGE);
 }
 
 static void
@@ -644,7 +650,11 @@ test_skiff_manifest_refused (void)
       assert_skiff_refused (layers, SK_MEDIA_TYPE_VM_CONFIG, cases[i].message);
     }
   g_autoptr (GPtrArray) layers = skiff_layers ();
-  assert_skiff_refused (layers, SK_MEDIA_TYPE_OCI_CONFIG, "config mediaType is '" SK_MEDIA_TYPE_OCI_CONFIG "'");
+  /* a container image's config: a code of its own (pull looks for a containerDisk) */
+  assert_skiff_refused_as (layers, SK_MEDIA_TYPE_OCI_CONFIG, "config mediaType is '" SK_MEDIA_TYPE_OCI_CONFIG "'",
+                           SK_ERROR_NOT_SKIFF_IMAGE);
+  assert_skiff_refused (layers, "application/vnd.cncf.helm.config.v1+json",
+                        "config mediaType is 'application/vnd.cncf.helm.config.v1+json'");
   /* Uncompressed: the blob is the diff. */
   SkDescriptor *d0 = layers->pdata[0];
   g_free (d0->media_type);
@@ -677,8 +687,28 @@ test_skiff_validate_foreign (void)
   g_autoptr (SkManifest) m = sk_manifest_parse (raw, NULL, &error);
   g_assert_no_error (error);
   g_assert_false (sk_manifest_validate_skiff (m, &error));
-  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
+  g_assert_error (error, SK_ERROR, SK_ERROR_NOT_SKIFF_IMAGE);
   g_assert_nonnull (strstr (error->message, "not a skiff image: artifactType is ''"));
+  g_clear_error (&error);
+  /* docker's schema 2 image too; an OCI artifact of another kind is not one */
+  g_autoptr (GBytes) v2s2 = load ("containers-image-fixtures/manifest/fixtures/v2s2.manifest.json");
+  g_autoptr (SkManifest) d = sk_manifest_parse (v2s2, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sk_manifest_validate_skiff (d, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_NOT_SKIFF_IMAGE);
+  g_assert_nonnull (strstr (error->message, "not a skiff image: mediaType is 'application/vnd.docker."));
+  g_clear_error (&error);
+  gsize len;
+  const char *text = g_bytes_get_data (raw, &len);
+  g_autofree char *copy = g_strndup (text, len);
+  g_auto (GStrv) parts = g_strsplit (copy, SK_MEDIA_TYPE_OCI_CONFIG, 2);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  g_autofree char *helm = g_strjoin ("application/vnd.cncf.helm.config.v1+json", parts[0], parts[1], NULL);
+  g_autoptr (GBytes) art = g_bytes_new (helm, strlen (helm));
+  g_autoptr (SkManifest) a = sk_manifest_parse (art, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (sk_manifest_validate_skiff (a, &error));
+  g_assert_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE);
 }
 
 static void
