@@ -635,6 +635,33 @@ proxy_bytes() {
 		console.log(n);' "$PROXY_LOG" "$1" "${2:-bytes}"
 }
 
+# proxy_requests LOG COND...: the requests of a proxy log (PROXY_LOG or an
+# earlier proxy's) matching every condition, one JSON line each; a
+# condition is FIELD=VALUE (equal, ignoring case: method=PATCH,
+# auth=true) or FIELD~SUBSTRING (path~/blobs/uploads/).
+proxy_requests() {
+	python3 - "$@" <<'EOF'
+import json, sys
+log, conds = sys.argv[1], sys.argv[2:]
+for line in open(log):
+    e = json.loads(line)
+    ok = True
+    for c in conds:
+        if '~' in c:
+            k, v = c.split('~', 1); ok = ok and v in str(e[k])
+        else:
+            k, v = c.split('=', 1); ok = ok and str(e[k]).lower() == v.lower()
+    if ok:
+        print(line.rstrip())
+EOF
+}
+
+# proxy_count LOG COND...: how many requests proxy_requests finds.
+proxy_count() { proxy_requests "$@" | grep -c . || true; }
+
+# proxy_up LOG COND...: request body bytes of those requests (to the registry).
+proxy_up() { proxy_requests "$@" | python3 -c 'import json,sys; print(sum(json.loads(l)["up"] for l in sys.stdin))'; }
+
 # ---------------------------------------------------------------- TLS
 
 # tls_make_ca DIR: a CA (DIR/ca.crt, DIR/ca.key), a server certificate for

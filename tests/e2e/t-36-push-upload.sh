@@ -9,30 +9,9 @@
 
 require_cmd docker-registry skopeo qemu-img qemu-io python3 node
 
-# proxy_requests LOG FIELD=VALUE...: the log's requests matching all
-# conditions (method=PATCH, path~SUBSTRING, auth=true|false), one JSON
-# line each.
-proxy_requests() {
-	python3 - "$@" <<'EOF'
-import json, sys
-log, conds = sys.argv[1], sys.argv[2:]
-for line in open(log):
-    e = json.loads(line)
-    ok = True
-    for c in conds:
-        if '~' in c:
-            k, v = c.split('~', 1); ok = ok and v in str(e[k])
-        else:
-            k, v = c.split('=', 1); ok = ok and str(e[k]).lower() == v.lower()
-    if ok:
-        print(line.rstrip())
-EOF
-}
-count() { proxy_requests "$@" | grep -c . || true; }
 # Every push here must upload: forget where earlier pushes put the blobs
 # (else skiff mounts them from there, t-37).
 forget_mounts() { rm -rf "$TMP/root/registry-cache"; }
-sum_up() { proxy_requests "$@" | python3 -c 'import json,sys; print(sum(json.loads(l)["up"] for l in sys.stdin))'; }
 # tag_absent REPO:TAG: the registry behind the proxies has no such tag.
 tag_absent() { ! skopeo inspect --raw --tls-verify=false "docker://$REGISTRY_ADDR/$1" >/dev/null 2>&1; }
 
@@ -60,12 +39,12 @@ is "$RC" 0 "push with --chunk-size 64k succeeds" || diag "$ERR"
 is "$OUT" "$DIGEST" "the manifest keeps its digest"
 note "layer of $LAYER_SIZE bytes, $PATCHES chunks of $CHUNK"
 [ "$PATCHES" -ge 3 ] && ok "the layer spans several chunks" || not_ok "the layer spans several chunks"
-is "$(count "$P1_LOG" method=PATCH)" "$PATCHES" "one PATCH per chunk of the layer"
-is "$(sum_up "$P1_LOG" method=PATCH)" "$LAYER_SIZE" "the PATCHes carry exactly the layer's bytes"
-is "$(count "$P1_LOG" method=PATCH status=202)" "$PATCHES" "the registry accepted every chunk (202)"
-is "$(count "$P1_LOG" method=PUT "path~/blobs/uploads/" "path~digest=")" 2 \
+is "$(proxy_count "$P1_LOG" method=PATCH)" "$PATCHES" "one PATCH per chunk of the layer"
+is "$(proxy_up "$P1_LOG" method=PATCH)" "$LAYER_SIZE" "the PATCHes carry exactly the layer's bytes"
+is "$(proxy_count "$P1_LOG" method=PATCH status=202)" "$PATCHES" "the registry accepted every chunk (202)"
+is "$(proxy_count "$P1_LOG" method=PUT "path~/blobs/uploads/" "path~digest=")" 2 \
 	"two closing PUT ?digest= (the layer's and the config's)"
-is "$(sum_up "$P1_LOG" method=PUT "path~/blobs/uploads/")" \
+is "$(proxy_up "$P1_LOG" method=PUT "path~/blobs/uploads/")" \
 	"$(skiff inspect localhost/up/one:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Manifest"]["config"]["size"])')" \
 	"the closing PUTs carry only the small config (one request)"
 
@@ -87,10 +66,10 @@ proxy_rules '{"method":"PATCH","times":1,"action":"delay","ms":0}' \
 forget_mounts
 run skiff push --tls-verify=false --chunk-size 64k localhost/up/one:1 "$P1_ADDR/up/moved:1"
 is "$RC" 0 "push follows a Location to another host" || diag "$ERR"
-is "$(count "$P1_LOG" method=PATCH)" 2 "two PATCHes went to the first Location's host"
-is "$(count "$P2_LOG" method=PATCH)" $((PATCHES - 2)) "the other PATCHes followed the newest Location"
-is "$(count "$P2_LOG" method=PUT "path~digest=")" 1 "the closing PUT followed it too"
-is "$(count "$P2_LOG" auth=true)" 0 "no credentials went to the other host"
+is "$(proxy_count "$P1_LOG" method=PATCH)" 2 "two PATCHes went to the first Location's host"
+is "$(proxy_count "$P2_LOG" method=PATCH)" $((PATCHES - 2)) "the other PATCHes followed the newest Location"
+is "$(proxy_count "$P2_LOG" method=PUT "path~digest=")" 1 "the closing PUT followed it too"
+is "$(proxy_count "$P2_LOG" auth=true)" 0 "no credentials went to the other host"
 proxy_rules
 
 # With a token registry, the other host gets no token: the registry there
@@ -113,15 +92,15 @@ fail_clearly "a token registry's upload moved to another host fails" 1 "$P2_URL"
 	skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
 	"$P1_ADDR/up/leak:1"
 like "$ERR" "401" "the other host's 401 is reported"
-[ "$(count "$P2_LOG")" -ge 1 ] && ok "the upload went to the other host" || not_ok "the upload went to the other host"
-is "$(count "$P2_LOG" auth=true)" 0 "the token stayed with the registry"
+[ "$(proxy_count "$P2_LOG")" -ge 1 ] && ok "the upload went to the other host" || not_ok "the upload went to the other host"
+is "$(proxy_count "$P2_LOG" auth=true)" 0 "the token stayed with the registry"
 check "no tag after the refused upload" tag_absent up/leak:1
 proxy_rules
 forget_mounts
 run skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
 	"$P1_ADDR/up/tok:1"
 is "$RC" 0 "chunked push through the token registry" || diag "$ERR"
-[ "$(count "$P1_LOG" method=PATCH status=202)" -ge "$PATCHES" ] && ok "its chunks were accepted" ||
+[ "$(proxy_count "$P1_LOG" method=PATCH status=202)" -ge "$PATCHES" ] && ok "its chunks were accepted" ||
 	not_ok "its chunks were accepted"
 
 # ---------------------------------------------------------------- lies
@@ -138,7 +117,7 @@ lie() { # DESC EXPECTED-STDERR RULE...
 	note "$ERR"
 	proxy_rules
 	check "$desc: no tag" tag_absent "$repo:1"
-	[ "$(count "$P1_LOG" method=DELETE "path~/blobs/uploads/")" -ge 1 ] && ok "$desc: the upload is cancelled" ||
+	[ "$(proxy_count "$P1_LOG" method=DELETE "path~/blobs/uploads/")" -ge 1 ] && ok "$desc: the upload is cancelled" ||
 		not_ok "$desc: the upload is cancelled"
 }
 n_lies=0

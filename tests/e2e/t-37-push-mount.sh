@@ -10,26 +10,8 @@
 
 require_cmd docker-registry skopeo qemu-img qemu-io python3 node openssl
 
-# requests LOG COND...: matching JSON lines of a proxy log (see t-36).
-requests() {
-	python3 - "$@" <<'EOF'
-import json, sys
-log, conds = sys.argv[1], sys.argv[2:]
-for line in open(log):
-    e = json.loads(line)
-    ok = True
-    for c in conds:
-        if '~' in c:
-            k, v = c.split('~', 1); ok = ok and v in str(e[k])
-        else:
-            k, v = c.split('=', 1); ok = ok and str(e[k]).lower() == v.lower()
-    if ok:
-        print(line.rstrip())
-EOF
-}
-count() { requests "$@" | grep -c . || true; }
 # Request body bytes that went to upload sessions (PATCH and PUT).
-uploaded_bytes() { requests "$PROXY_LOG" "path~/blobs/uploads/" | python3 -c 'import json,sys; print(sum(json.loads(l)["up"] for l in sys.stdin))'; }
+uploaded_bytes() { proxy_up "$PROXY_LOG" "path~/blobs/uploads/"; }
 
 qemu-img create -q -f qcow2 "$TMP/disk.qcow2" 16M
 qemu-io -f qcow2 -c "write -P 0x6b 0 512k" "$TMP/disk.qcow2" >/dev/null
@@ -55,9 +37,9 @@ is "$OUT" "$DIGEST" "B gets the same manifest digest"
 like "$ERR" "0 blobs uploaded .*, 2 mounted from other repositories" "both blobs are mounted"
 like "$ERR" "mounted from team-a/vm" "the mount names its source"
 is "$(uploaded_bytes)" 0 "no blob byte was uploaded to B"
-is "$(count "$PROXY_LOG" method=POST "path~mount=$LAYER" "path~from=team-a/vm" status=201)" 1 \
+is "$(proxy_count "$PROXY_LOG" method=POST "path~mount=$LAYER" "path~from=team-a/vm" status=201)" 1 \
 	"the layer was mounted with POST ?mount=&from= (201)"
-is "$(count "$PROXY_LOG" method=PATCH)" 0 "no PATCH"
+is "$(proxy_count "$PROXY_LOG" method=PATCH)" 0 "no PATCH"
 like "$(cat "$TOKEN_LOG")" "repository:team-b/vm:pull,push.*repository:team-a/vm:pull|repository:team-a/vm:pull.*repository:team-b/vm:pull,push" \
 	"one token request asked for both repositories"
 check "skopeo reads B" skopeo inspect --raw --tls-verify=false --creds alice:s3cret "docker://$REGISTRY_ADDR/team-b/vm:1"
@@ -85,11 +67,11 @@ printf '%s/team-x/empty\n' "$PROXY_ADDR" >"$hint"
 : >"$PROXY_LOG"
 push localhost/mount/one:1 "$PROXY_ADDR/team-d/vm:1"
 is "$RC" 0 "a push with a stale mount hint succeeds" || diag "$ERR"
-is "$(count "$PROXY_LOG" method=POST "path~mount=$LAYER" status=202)" 1 "the registry answered the mount 202"
+is "$(proxy_count "$PROXY_LOG" method=POST "path~mount=$LAYER" status=202)" 1 "the registry answered the mount 202"
 layer_size=$(skiff inspect localhost/mount/one:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Manifest"]["layers"][0]["size"])')
-is "$(requests "$PROXY_LOG" "path~/blobs/uploads/" method=PUT "path~digest=$LAYER" | python3 -c 'import json,sys; print(sum(json.loads(l)["up"] for l in sys.stdin))')" \
+is "$(proxy_up "$PROXY_LOG" "path~/blobs/uploads/" method=PUT "path~digest=$LAYER")" \
 	"$layer_size" "the layer was uploaded"
-is "$(count "$PROXY_LOG" method=POST "path~/blobs/uploads/" status=202)" 1 \
+is "$(proxy_count "$PROXY_LOG" method=POST "path~/blobs/uploads/" status=202)" 1 \
 	"into the session the 202 opened (no other session; the config was mounted)"
 run skopeo inspect --raw --tls-verify=false --creds alice:s3cret "docker://$REGISTRY_ADDR/team-d/vm:1"
 is "$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" "${DIGEST#sha256:}" "D holds the same manifest"
