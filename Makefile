@@ -5,7 +5,7 @@ BINDIR ?= $(PREFIX)/bin
 DESTDIR ?=
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS := glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 libcurl jansson libarchive libcrypto
+PKGS := glib-2.0 gio-2.0 gio-unix-2.0 ostree-1 libcurl jansson libarchive libcrypto libzstd zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # skiff-monitor starts on the path to every qemu: only what it uses.

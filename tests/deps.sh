@@ -15,6 +15,8 @@ PACKAGES=(
 	libjansson-dev
 	libarchive-dev
 	libssl-dev
+	libzstd-dev
+	zlib1g-dev
 	# runner and guests
 	qemu-system-x86
 	qemu-utils
