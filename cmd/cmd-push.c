@@ -12,11 +12,14 @@
 static SkRegistryCliOptions opt_registry;
 static gboolean opt_quiet;
 static char *opt_chunk_size;
+static char *opt_compression;
 
 static GOptionEntry entries[] = {
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress, only the digest", NULL },
   { "chunk-size", 0, 0, G_OPTION_ARG_STRING, &opt_chunk_size,
     "Registries: upload blobs larger than SIZE in PATCH requests of SIZE bytes (default 64m)", "SIZE" },
+  { "compression", 0, 0, G_OPTION_ARG_STRING, &opt_compression,
+    "Send disk layers as zstd, gzip or none (default: as the image has them)", "FORMAT" },
   { NULL },
 };
 
@@ -62,14 +65,23 @@ sk_cmd_push (int argc, char **argv, GError **error)
 {
   if (!sk_cmd_parse_registry ("push", "IMAGE [DESTINATION]",
                      "Send a stored image to a registry or an S3 bucket (s3://BUCKET/PATH:TAG)\n"
-                     "and print its digest.  Blobs already there are not uploaded again;\n"
-                     "large blobs go to S3 as multipart uploads that a re-run resumes.",
+                     "and print the pushed manifest's digest.  Blobs already there are not\n"
+                     "uploaded again; large blobs go to S3 as multipart uploads that a re-run\n"
+                     "resumes.  Disk layers are stored uncompressed; --compression zstd|gzip\n"
+                     "sends them compressed, the same layer always as the same bytes (the\n"
+                     "result is remembered, so a repeated push compresses and uploads\n"
+                     "nothing).  An image pulled with compressed layers goes as pulled when\n"
+                     "the destination has those blobs, else compressed again; a push that\n"
+                     "changes how layers are compressed changes the manifest's digest.",
                      entries, &opt_registry, SK_REGISTRY_CLI_ALL, &argc, &argv, error)
       || !sk_cmd_check_args ("push", argc, 1, 2, error))
     return SK_CMD_FAILED;
   guint64 chunk_size = 0;
   if (opt_chunk_size && !sk_parse_size ("--chunk-size", opt_chunk_size, 1, &chunk_size, error))
     return g_prefix_error (error, "push: "), SK_CMD_FAILED;
+  SkCompression compression = SK_COMPRESSION_NONE;
+  if (opt_compression && !sk_compression_parse (opt_compression, &compression, error))
+    return g_prefix_error (error, "push: --compression: "), SK_CMD_FAILED;
   g_autoptr (SkReference) dest = destination (argv[1], argc > 2 ? argv[2] : NULL, error);
   if (dest == NULL)
     return SK_CMD_FAILED;
@@ -81,6 +93,7 @@ sk_cmd_push (int argc, char **argv, GError **error)
     return SK_CMD_FAILED;
   SkPushOptions opts = { .tls_verify = opt_registry.tls_verify, .authfile = opt_registry.authfile,
                          .cert_dir = opt_registry.cert_dir, .chunk_size = chunk_size,
+                         .compression_set = opt_compression != NULL, .compression = compression,
                          .progress = opt_quiet ? NULL : on_progress };
   SkPushStats stats = { 0 };
   g_autofree char *digest = NULL;

@@ -3,6 +3,7 @@
 #include "registry/push.h"
 #include "registry/blob-cache.h"
 #include "registry/client.h"
+#include "registry/push-layers.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -27,7 +28,16 @@ typedef struct {
   const SkPushOptions *opts;
   guint64 chunk_size;
   SkPushStats *stats;
+  char *session;        /* an upload session a 202 mount answer opened */
+  char *session_digest; /* for this blob */
 } Push;
+
+static void
+push_clear (Push *p)
+{
+  g_clear_pointer (&p->session, g_free);
+  g_clear_pointer (&p->session_digest, g_free);
+}
 
 static void
 emit_from (const Push *p, SkPushEventKind kind, const char *digest, guint64 total, const char *from)
@@ -269,42 +279,14 @@ upload (Push *p, const char *digest, const Body *body, const char *session, GErr
   return ok;
 }
 
-/* The file holding blob @desc. */
+/* The file holding blob @desc (sk_registry_push_files). */
 static char *
 blob_file (Push *p, const SkDescriptor *desc, GError **error)
 {
-  if (p->files)
-    {
-      const char *path = g_hash_table_lookup (p->files, desc->digest);
-      if (path == NULL)
-        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' has no file", desc->digest), NULL;
-      return g_strdup (path);
-    }
-  const SkStoreBlob *blob = sk_push_find_stored (p->blobs, desc->digest);
-  if (blob == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED,
-                        "blob '%s' (%s) is not stored as is: pushing compressed layers is not supported yet",
-                        desc->digest, desc->media_type), NULL;
-  return sk_store_blob_path (p->store, blob);
-}
-
-static gboolean
-upload_stored (Push *p, const SkDescriptor *desc, const char *session, GError **error)
-{
-  g_autofree char *path = blob_file (p, desc, error);
+  const char *path = p->files ? g_hash_table_lookup (p->files, desc->digest) : NULL;
   if (path == NULL)
-    return FALSE;
-  sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return sk_error_from_errno (error, errno, "opening '%s'", path), FALSE;
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return sk_error_from_errno (error, errno, "reading '%s'", path), FALSE;
-  if ((guint64) st.st_size != (guint64) desc->size)
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "'%s' has %" G_GINT64_FORMAT
-                        " bytes, the manifest says %" G_GINT64_FORMAT, path, (gint64) st.st_size, desc->size), FALSE;
-  Body body = { .fd = fd, .size = st.st_size };
-  return upload (p, desc->digest, &body, session, error);
+    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' has no file", desc->digest), NULL;
+  return g_strdup (path);
 }
 
 /* ---------------------------------------------------------------- mounts */
@@ -374,41 +356,101 @@ count (Push *p, guint *n, guint64 *bytes, guint64 size)
   *bytes += size;
 }
 
-/* Uploads one blob unless the registry has it, or mounts it from another
- * repository of the registry when skiff knows one. */
+/* *@out_present when the registry has @desc (HEAD) or mounted it from
+ * another repository of the registry that skiff knows; a 202 answer to
+ * the mount leaves its session in p->session for the upload. */
 static gboolean
-push_blob (Push *p, const SkDescriptor *desc, gboolean is_config, GError **error)
+blob_present (Push *p, const SkDescriptor *desc, gboolean *out_present, GError **error)
 {
   gboolean exists = FALSE;
+  *out_present = FALSE;
+  g_clear_pointer (&p->session, g_free);
+  g_clear_pointer (&p->session_digest, g_free);
   if (!blob_exists (p, desc->digest, &exists, error))
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
   if (exists)
     {
       count (p, &p->stats->skipped, &p->stats->skipped_bytes, desc->size);
       emit (p, SK_PUSH_EVENT_BLOB_SKIP, desc->digest, desc->size);
-      return TRUE;
+      return *out_present = TRUE;
     }
   g_autofree char *from = mount_source (p, desc->digest);
-  g_autofree char *session = NULL;
   gboolean mounted = FALSE;
-  if (from && !try_mount (p, desc->digest, from, &mounted, &session, error))
+  if (from && !try_mount (p, desc->digest, from, &mounted, &p->session, error))
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
+  if (p->session)
+    p->session_digest = g_strdup (desc->digest);
   if (mounted)
     {
       count (p, &p->stats->mounted, &p->stats->mounted_bytes, desc->size);
       emit_from (p, SK_PUSH_EVENT_BLOB_MOUNTED, desc->digest, desc->size, from);
-      return TRUE;
+      *out_present = TRUE;
     }
+  return TRUE;
+}
+
+/* Uploads @body as @desc, in the session a mount opened for it if any. */
+static gboolean
+upload_blob (Push *p, const SkDescriptor *desc, const Body *body, GError **error)
+{
+  const char *session = g_strcmp0 (p->session_digest, desc->digest) == 0 ? p->session : NULL;
   emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
-  Body config = { .bytes = p->config, .fd = -1, .size = p->config ? g_bytes_get_size (p->config) : 0 };
-  gboolean ok = is_config && p->config ? upload (p, desc->digest, &config, session, error)
-                                      : upload_stored (p, desc, session, error);
+  gboolean ok = upload (p, desc->digest, body, session, error);
+  g_clear_pointer (&p->session, g_free);
+  g_clear_pointer (&p->session_digest, g_free);
   if (!ok)
     return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
   count (p, &p->stats->uploaded, &p->stats->uploaded_bytes, desc->size);
   emit (p, SK_PUSH_EVENT_BLOB_DONE, desc->digest, desc->size);
   return TRUE;
 }
+
+/* Uploads one blob (the config from memory, else a file) unless the
+ * registry has it or can mount it. */
+static gboolean
+push_blob (Push *p, const SkDescriptor *desc, gboolean is_config, GError **error)
+{
+  gboolean present = FALSE;
+  if (!blob_present (p, desc, &present, error))
+    return FALSE;
+  if (present)
+    return TRUE;
+  if (is_config && p->config)
+    {
+      Body config = { .bytes = p->config, .fd = -1, .size = g_bytes_get_size (p->config) };
+      return upload_blob (p, desc, &config, error);
+    }
+  g_autofree char *path = blob_file (p, desc, error);
+  if (path == NULL)
+    return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
+  sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return sk_error_from_errno (error, errno, "opening '%s'", path), FALSE;
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return sk_error_from_errno (error, errno, "reading '%s'", path), FALSE;
+  if ((guint64) st.st_size != (guint64) desc->size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "'%s' has %" G_GINT64_FORMAT
+                        " bytes, the manifest says %" G_GINT64_FORMAT, path, (gint64) st.st_size, desc->size), FALSE;
+  Body body = { .fd = fd, .size = st.st_size };
+  return upload_blob (p, desc, &body, error);
+}
+
+/* SkPushTarget for sk_push_layers. */
+static gboolean
+target_present (gpointer data, const SkDescriptor *desc, gboolean *out_present, GError **error)
+{
+  return blob_present (data, desc, out_present, error);
+}
+
+static gboolean
+target_upload (gpointer data, const SkDescriptor *desc, int fd, GError **error)
+{
+  Body body = { .fd = fd, .size = desc->size };
+  return upload_blob (data, desc, &body, error);
+}
+
+static const SkPushTarget registry_target = { .present = target_present, .upload = target_upload };
 
 /* Remembers that the destination now holds every blob of @m. */
 static void
@@ -463,17 +505,21 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   p.base = sk_registry_client_base (client, error);
   if (p.base == NULL)
     return FALSE;
-  for (guint i = 0; i < m->layers->len; i++)
-    if (!push_blob (&p, m->layers->pdata[i], FALSE, error))
-      return FALSE;
-  if (!push_blob (&p, m->config, TRUE, error))
+  SkPushCompression want = { .set = opts->compression_set, .compression = opts->compression };
+  g_autoptr (GPtrArray) layers = sk_push_layers (store, blobs, m, &want, &registry_target, &p, error);
+  gboolean ok = layers && push_blob (&p, m->config, TRUE, error);
+  push_clear (&p);
+  if (!ok)
     return FALSE;
-  emit (&p, SK_PUSH_EVENT_MANIFEST, img->digest, g_bytes_get_size (m->raw));
-  const char *ref = dest->tag ? dest->tag : img->digest;
-  if (!put_manifest (&p, m, ref, img->digest, error))
+  g_autoptr (SkManifest) pushed = sk_push_manifest (m, layers, error);
+  if (pushed == NULL)
     return g_prefix_error (error, "manifest: "), FALSE;
-  record_locations (&p, m);
-  *out_digest = g_strdup (img->digest);
+  emit (&p, SK_PUSH_EVENT_MANIFEST, pushed->digest, g_bytes_get_size (pushed->raw));
+  const char *ref = dest->tag ? dest->tag : pushed->digest;
+  if (!put_manifest (&p, pushed, ref, pushed->digest, error))
+    return g_prefix_error (error, "manifest: "), FALSE;
+  record_locations (&p, pushed);
+  *out_digest = g_strdup (pushed->digest);
   return TRUE;
 }
 
@@ -496,10 +542,12 @@ sk_registry_push_files (GBytes *manifest, GHashTable *files, const SkReference *
   p.base = sk_registry_client_base (client, error);
   if (p.base == NULL)
     return FALSE;
-  for (guint i = 0; i < m->layers->len; i++)
-    if (!push_blob (&p, m->layers->pdata[i], FALSE, error))
-      return FALSE;
-  if (!push_blob (&p, m->config, TRUE, error))
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < m->layers->len; i++)
+    ok = push_blob (&p, m->layers->pdata[i], FALSE, error);
+  ok = ok && push_blob (&p, m->config, TRUE, error);
+  push_clear (&p);
+  if (!ok)
     return FALSE;
   emit (&p, SK_PUSH_EVENT_MANIFEST, m->digest, g_bytes_get_size (m->raw));
   if (!put_manifest (&p, m, dest->tag ? dest->tag : m->digest, m->digest, error))

@@ -1,7 +1,8 @@
 /* skiff — pushing a stored image to an OCI distribution registry.
  *
- * Layers go exactly as stored (uncompressed qcow2, digest = diff-id), so
- * the manifest is pushed byte for byte and keeps its digest.  Blobs the
+ * Layers go as the image's manifest has them, or compressed as asked
+ * (registry/push-layers.h); when no layer changes, the manifest is pushed
+ * byte for byte and keeps its digest.  Blobs the
  * registry already has (HEAD) are not uploaded; the others are streamed
  * from the store's files: POST a session, then one PUT ?digest= with the
  * whole file, or, for a blob larger than the chunk size, PATCHes with a
@@ -20,6 +21,7 @@
 #include <gio/gio.h>
 
 #include "oci/reference.h"
+#include "registry/compress.h"
 #include "store/store.h"
 
 G_BEGIN_DECLS
@@ -49,6 +51,8 @@ typedef struct {
   const char *cert_dir;
   const char *authfile;
   guint64 chunk_size;      /* 0: SK_PUSH_DEFAULT_CHUNK_SIZE */
+  gboolean compression_set; /* FALSE: layers as the manifest has them */
+  SkCompression compression; /* when compression_set */
   SkPushProgress progress; /* may be NULL */
   gpointer progress_data;
 } SkPushOptions;

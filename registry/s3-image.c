@@ -1,5 +1,6 @@
 /* skiff — images in S3: an OCI layout per repository plus tag objects. */
 #include "registry/s3-image.h"
+#include "registry/push-layers.h"
 #include "registry/s3.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -174,37 +175,23 @@ emit (const Push *p, SkPushEventKind kind, const char *digest, guint64 total)
   p->opts->progress (&ev, p->opts->progress_data);
 }
 
+/* Uploads @desc->size bytes of @fd as @key. */
 static gboolean
-upload_stored (Push *p, const SkDescriptor *desc, const char *key, GError **error)
+upload_fd (Push *p, const SkDescriptor *desc, const char *key, int fd, GError **error)
 {
-  const SkStoreBlob *blob = sk_push_find_stored (p->blobs, desc->digest);
-  if (blob == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED,
-                        "blob '%s' (%s) is not stored as is: pushing compressed layers is not supported yet",
-                        desc->digest, desc->media_type), FALSE;
-  g_autofree char *path = sk_store_blob_path (p->store, blob);
-  sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return sk_error_from_errno (error, errno, "opening '%s'", path), FALSE;
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return sk_error_from_errno (error, errno, "reading '%s'", path), FALSE;
-  if ((guint64) st.st_size != (guint64) desc->size)
-    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_DATA, "'%s' has %" G_GINT64_FORMAT
-                        " bytes, the manifest says %" G_GINT64_FORMAT, path, (gint64) st.st_size, desc->size), FALSE;
   /* A sha256 digest is the body's hash: S3 checks the bytes against it. */
   const char *hash = g_str_has_prefix (desc->digest, "sha256:") ? sk_digest_hex (desc->digest) : NULL;
   SkS3UploadStats up = { 0 };
-  if (!sk_s3_put_file (p->client, key, fd, st.st_size, hash, &up, error))
+  if (!sk_s3_put_file (p->client, key, fd, desc->size, hash, &up, error))
     return FALSE;
   p->stats->resumed_bytes += up.bytes_resumed;
   return TRUE;
 }
 
-/* Uploads one blob (@bytes, or the stored file) unless the bucket has it;
- * @count: report it in the events and stats (the manifest is not). */
+/* *@out_present when the bucket has @desc (HEAD, same size); @count:
+ * report it in the events and stats (the manifest is not). */
 static gboolean
-push_blob (Push *p, const SkDescriptor *desc, GBytes *bytes, gboolean count, GError **error)
+blob_present (Push *p, const SkDescriptor *desc, gboolean count, gboolean *out_present, GError **error)
 {
   g_autofree char *key = blob_key (p->path, desc->digest, error);
   if (key == NULL)
@@ -212,28 +199,62 @@ push_blob (Push *p, const SkDescriptor *desc, GBytes *bytes, gboolean count, GEr
   gboolean exists = FALSE;
   guint64 size = 0;
   if (!sk_s3_head (p->client, key, &exists, &size, error))
-    return FALSE;
-  if (exists && size == (guint64) desc->size && !count)
-    return TRUE;
-  if (exists && size == (guint64) desc->size)
+    return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
+  *out_present = exists && size == (guint64) desc->size;
+  if (*out_present && count)
     {
       p->stats->skipped++;
       p->stats->skipped_bytes += desc->size;
       emit (p, SK_PUSH_EVENT_BLOB_SKIP, desc->digest, desc->size);
-      return TRUE;
     }
-  if (count)
-    emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
-  gboolean ok = bytes ? sk_s3_put_bytes (p->client, key, bytes, NULL, error) : upload_stored (p, desc, key, error);
-  if (!ok)
-    return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
-  if (!count)
-    return TRUE;
-  p->stats->uploaded++;
-  p->stats->uploaded_bytes += desc->size;
-  emit (p, SK_PUSH_EVENT_BLOB_DONE, desc->digest, desc->size);
   return TRUE;
 }
+
+/* Uploads @desc from @bytes or @fd. */
+static gboolean
+upload_blob (Push *p, const SkDescriptor *desc, GBytes *bytes, int fd, gboolean count, GError **error)
+{
+  g_autofree char *key = blob_key (p->path, desc->digest, error);
+  if (key == NULL)
+    return FALSE;
+  if (count)
+    emit (p, SK_PUSH_EVENT_BLOB_START, desc->digest, desc->size);
+  gboolean ok = bytes ? sk_s3_put_bytes (p->client, key, bytes, NULL, error) : upload_fd (p, desc, key, fd, error);
+  if (!ok)
+    return g_prefix_error (error, "blob '%s': ", desc->digest), FALSE;
+  if (count)
+    {
+      p->stats->uploaded++;
+      p->stats->uploaded_bytes += desc->size;
+      emit (p, SK_PUSH_EVENT_BLOB_DONE, desc->digest, desc->size);
+    }
+  return TRUE;
+}
+
+/* Uploads @bytes as @desc unless the bucket has it. */
+static gboolean
+push_bytes (Push *p, const SkDescriptor *desc, GBytes *bytes, gboolean count, GError **error)
+{
+  gboolean present = FALSE;
+  if (!blob_present (p, desc, count, &present, error))
+    return FALSE;
+  return present || upload_blob (p, desc, bytes, -1, count, error);
+}
+
+/* SkPushTarget for sk_push_layers. */
+static gboolean
+target_present (gpointer data, const SkDescriptor *desc, gboolean *out_present, GError **error)
+{
+  return blob_present (data, desc, TRUE, out_present, error);
+}
+
+static gboolean
+target_upload (gpointer data, const SkDescriptor *desc, int fd, GError **error)
+{
+  return upload_blob (data, desc, NULL, fd, TRUE, error);
+}
+
+static const SkPushTarget s3_target = { .present = target_present, .upload = target_upload };
 
 /* TRUE in @out_exists when the repository's oci-layout is there; fails on
  * anything but a missing key (a missing bucket, bad credentials). */
@@ -344,17 +365,23 @@ reconcile_index (Push *p, GError **error)
   return TRUE;
 }
 
+/* Every blob of @m, then the manifest as pushed (*@out_pushed). */
 static gboolean
-push_blobs (Push *p, const SkManifest *m, SkStoreImage *img, GError **error)
+push_blobs (Push *p, const SkManifest *m, SkStoreImage *img, SkManifest **out_pushed, GError **error)
 {
-  for (guint i = 0; i < m->layers->len; i++)
-    if (!push_blob (p, m->layers->pdata[i], NULL, TRUE, error))
-      return FALSE;
-  if (!push_blob (p, m->config, img->config, TRUE, error))
+  SkPushCompression want = { .set = p->opts->compression_set, .compression = p->opts->compression };
+  g_autoptr (GPtrArray) layers = sk_push_layers (p->store, p->blobs, m, &want, &s3_target, p, error);
+  if (layers == NULL || !push_bytes (p, m->config, img->config, TRUE, error))
     return FALSE;
-  g_autoptr (SkDescriptor) md = sk_manifest_to_descriptor (m);
-  emit (p, SK_PUSH_EVENT_MANIFEST, img->digest, g_bytes_get_size (m->raw));
-  return push_blob (p, md, m->raw, FALSE, error);
+  g_autoptr (SkManifest) pushed = sk_push_manifest (m, layers, error);
+  if (pushed == NULL)
+    return g_prefix_error (error, "manifest: "), FALSE;
+  g_autoptr (SkDescriptor) md = sk_manifest_to_descriptor (pushed);
+  emit (p, SK_PUSH_EVENT_MANIFEST, pushed->digest, g_bytes_get_size (pushed->raw));
+  if (!push_bytes (p, md, pushed->raw, FALSE, error))
+    return FALSE;
+  *out_pushed = g_steal_pointer (&pushed);
+  return TRUE;
 }
 
 gboolean
@@ -376,13 +403,14 @@ sk_s3_push (SkStore *store, SkStoreImage *img, const SkReference *dest, const Sk
   Push p = { .store = store, .client = client, .path = dest->path, .blobs = blobs, .opts = opts,
              .stats = stats ? stats : &local_stats };
   gboolean have_layout = FALSE;
-  if (!check_layout (&p, &have_layout, error) || !push_blobs (&p, m, img, error))
+  g_autoptr (SkManifest) pushed = NULL;
+  if (!check_layout (&p, &have_layout, error) || !push_blobs (&p, m, img, &pushed, error))
     return FALSE;
   g_autofree char *layout_key = sk_s3_layout_key (dest->path, "oci-layout");
   g_autoptr (GBytes) layout = g_bytes_new_static (OCI_LAYOUT_JSON, strlen (OCI_LAYOUT_JSON));
   if (!have_layout && !sk_s3_put_bytes (client, layout_key, layout, "application/json", error))
     return FALSE;
-  g_autoptr (SkDescriptor) desc = sk_manifest_to_descriptor (m);
+  g_autoptr (SkDescriptor) desc = sk_manifest_to_descriptor (pushed);
   if (!update_index (&p, dest->tag, desc, error))
     return g_prefix_error (error, "index.json: "), FALSE;
   g_autofree char *tag_name = g_strdup_printf ("tags/%s", dest->tag);
@@ -391,6 +419,6 @@ sk_s3_push (SkStore *store, SkStoreImage *img, const SkReference *dest, const Sk
   if (!sk_s3_put_bytes (client, tag_key, tag_bytes, "application/json", error)
       || !reconcile_index (&p, error))
     return FALSE;
-  *out_digest = g_strdup (img->digest);
+  *out_digest = g_strdup (pushed->digest);
   return TRUE;
 }

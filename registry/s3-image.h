@@ -11,10 +11,12 @@
  * so `aws s3 sync s3://BUCKET/PREFIX/NAME DIR` gives a directory that
  * skopeo reads as oci:DIR:TAG.  The tag object is written last and is what
  * skiff reads: a push is visible only once complete.  index.json is
- * rewritten by each push (read, update, write): two concurrent pushes of
- * different tags may drop one of them from index.json, never from tags/.
+ * rewritten by each push (read, update, write), and checked against a
+ * listing of tags/ after the tag is written, so concurrent pushes of
+ * different tags all end up in it.
  *
- * A push uploads only the blobs the bucket lacks (HEAD), large ones as
+ * A push sends layers as registry/push-layers.h says (--compression), and
+ * uploads only the blobs the bucket lacks (HEAD), large ones as
  * resumable multipart uploads (registry/s3.h).  A pull goes through
  * registry/pull.h's checks: every blob is verified against its digest
  * before it reaches the store. */

@@ -157,11 +157,25 @@ s3_sts_restart() {
 	_s3_wait_ready
 }
 
-# s3_clock OFFSET: radosgw's clock from now on is the real one moved by
-# OFFSET (faketime syntax: +20m, -1h, +0); after s3_sts_restart.  Takes
-# effect within ~1 s.
+# s3_clock MINUTES: radosgw's clock from now on runs MINUTES (may be
+# negative, or 0) off the real one; after s3_sts_restart.  Returns once
+# radosgw's own Date header shows it (libfaketime rereads the file lazily).
 s3_clock() {
-	echo "$1" >"$S3_DIR/clock.new" && mv "$S3_DIR/clock.new" "$S3_DIR/clock" && sleep 1.5
+	local minutes=$1 i
+	printf '%+dm\n' "$minutes" >"$S3_DIR/clock.new" && mv "$S3_DIR/clock.new" "$S3_DIR/clock" || return 1
+	for ((i = 0; i < 100; i++)); do
+		curl -sI "$S3_ENDPOINT/" | python3 -c '
+import email.utils, sys, time
+want = int(sys.argv[1]) * 60
+for line in sys.stdin:
+    if line.lower().startswith("date:"):
+        off = email.utils.parsedate_to_datetime(line.split(":", 1)[1].strip()).timestamp() - time.time()
+        sys.exit(0 if abs(off - want) < 60 else 1)
+sys.exit(1)' "$minutes" && return 0
+		sleep 0.2
+	done
+	diag "radosgw's clock did not move by $minutes minutes"
+	return 1
 }
 
 # s3_session_token: temporary credentials for the test user from radosgw's

@@ -1,0 +1,55 @@
+/* skiff — which bytes each layer of a stored image is pushed as, shared
+ * by the registry and S3 pushes.
+ *
+ * The store keeps every disk layer as its uncompressed qcow2 (named by
+ * diff-id).  A push sends each layer compressed as asked (--compression),
+ * or as the image's manifest has it:
+ *
+ *  - uncompressed: the stored file itself;
+ *  - a compression the manifest already names (an image pulled
+ *    compressed): nothing when the destination has that blob (HEAD, or a
+ *    mount); else the layer compressed again, which gives other bytes
+ *    than the original compressor did, so the manifest changes;
+ *  - another compression: the blob skiff made last time for this layer
+ *    and algorithm (registry/blob-cache.h), when the destination has it;
+ *    else the layer is compressed now (registry/compress.h, deterministic)
+ *    into an unnamed file in the store's tmp/, uploaded, and forgotten.
+ *
+ * Kernel and initrd blobs go as stored.  The manifest pushed is the
+ * stored one, byte for byte, when no layer changed; else a new one with
+ * the pushed layers (same config, same annotations). */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "oci/manifest.h"
+#include "registry/compress.h"
+#include "store/store.h"
+
+G_BEGIN_DECLS
+
+/* Where the layers go, as the push module sees it. */
+typedef struct {
+  /* *@out_present: the destination has @desc already (and has counted and
+   * reported it as skipped or mounted). */
+  gboolean (*present) (gpointer data, const SkDescriptor *desc, gboolean *out_present, GError **error);
+  /* Uploads @desc: @desc->size bytes of @fd from offset 0 (and counts and
+   * reports it). */
+  gboolean (*upload) (gpointer data, const SkDescriptor *desc, int fd, GError **error);
+} SkPushTarget;
+
+typedef struct {
+  gboolean set;            /* FALSE: each layer as the manifest has it */
+  SkCompression compression;
+} SkPushCompression;
+
+/* Makes sure @target has every layer of @m (an image of @store with the
+ * blobs @blobs) and returns the layer descriptors as pushed. */
+GPtrArray *sk_push_layers (SkStore *store, GPtrArray *blobs, const SkManifest *m, const SkPushCompression *want,
+                           const SkPushTarget *target, gpointer data, GError **error);
+
+/* @m when @layers are its layers (a new reference), else a new manifest
+ * with them. */
+SkManifest *sk_push_manifest (const SkManifest *m, GPtrArray *layers, GError **error);
+
+G_END_DECLS

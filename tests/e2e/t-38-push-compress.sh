@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# push --compression zstd|gzip|none against the real docker-registry (a
+# lying proxy in front only counts bytes): layers go compressed with the
+# +zstd/+gzip media types and their diff-id and size annotations; the same
+# layer always gives the same blob, so a second push uploads nothing and a
+# push elsewhere (even with the blob cache gone) gives the same manifest;
+# skopeo copies the result with its digest; a fresh store pulls it and the
+# guest boots; an image pulled compressed is pushed as pulled when the
+# destination has its blobs, compressed again (same bytes) when not, and
+# back to the original manifest with --compression none; a bad
+# --compression is a usage error that pushes nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/guest.sh"
+
+require_cmd docker-registry skopeo qemu-img qemu-system-x86_64 python3 node
+guest_build
+
+# layer_info REF: "MEDIATYPE DIFF-ID SIZE-ANNOTATION" of each disk layer, as skopeo sees it.
+layer_info() {
+	skopeo inspect --raw --tls-verify=false "docker://$1" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+for l in m["layers"]:
+    if "disk.qcow2" in l["mediaType"]:
+        a = l.get("annotations", {})
+        print(l["mediaType"], a.get("io.skiff.disk.diff-id"), a.get("io.skiff.disk.size"))'
+}
+manifest_digest() { echo "sha256:$(skopeo inspect --raw --tls-verify=false "docker://$1" | sha256sum | cut -d' ' -f1)"; }
+uploaded() { proxy_up "$PROXY_LOG" "path~/blobs/uploads/"; }
+
+check "registry starts" registry_start || abort "no registry"
+check "a lying proxy (that tells the truth) counts bytes" proxy_start "$REGISTRY_URL" || abort "no proxy"
+R=$PROXY_ADDR
+guest_import localhost/tiny:1 >/dev/null || abort "importing the tiny guest"
+LOCAL=$(skiff inspect localhost/tiny:1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Digest"])')
+DIFF_ID=$(skiff inspect localhost/tiny:1 | python3 -c '
+import json,sys; m=json.load(sys.stdin)[0]["Manifest"]
+print([l for l in m["layers"] if "disk" in l["mediaType"]][0]["annotations"]["io.skiff.disk.diff-id"])')
+DISK_SIZE=$(stat -c %s "$GUEST_DIR/rootfs.qcow2")
+
+# ---------------------------------------------------------------- zstd
+run skiff push --compression zstd --tls-verify=false localhost/tiny:1 "$R/c/tiny:zstd"
+is "$RC" 0 "push --compression zstd succeeds" || diag "$ERR"
+ZSTD=$OUT
+isnt "$ZSTD" "$LOCAL" "the pushed manifest has a digest of its own"
+is "$(manifest_digest "$R/c/tiny:zstd")" "$ZSTD" "push prints the digest the registry has"
+is "$(layer_info "$R/c/tiny:zstd")" "application/vnd.skiff.disk.qcow2.v1+zstd $DIFF_ID $DISK_SIZE" \
+	"the disk layer is +zstd with its diff-id and uncompressed size"
+zsize=$(skopeo inspect --raw --tls-verify=false "docker://$R/c/tiny:zstd" | python3 -c '
+import json,sys; print([l for l in json.load(sys.stdin)["layers"] if "zstd" in l["mediaType"]][0]["size"])')
+[ "$zsize" -gt 0 ] && [ "$zsize" -lt "$DISK_SIZE" ] && ok "the zstd layer is smaller than the disk ($zsize < $DISK_SIZE)" ||
+	not_ok "the zstd layer is smaller than the disk" "layer $zsize, disk $DISK_SIZE"
+
+: >"$PROXY_LOG"
+run skiff push --compression zstd --tls-verify=false localhost/tiny:1 "$R/c/tiny:zstd"
+is "$RC" 0 "a second zstd push succeeds"
+is "$OUT" "$ZSTD" "the second push gives the same manifest"
+is "$(uploaded)" 0 "the second push uploads no byte"
+like "$ERR" "0 blobs uploaded" "and says so"
+
+rm -rf "$TMP/root/registry-cache"
+: >"$PROXY_LOG"
+run skiff push --compression zstd --tls-verify=false localhost/tiny:1 "$R/c/again:1"
+is "$OUT" "$ZSTD" "compressing again (blob cache gone) gives the same blob and manifest"
+is "$(proxy_count "$PROXY_LOG" method=HEAD "path~/c/again/blobs/sha256:")" 4 \
+	"every blob was asked for (kernel, initrd, disk, config)"
+
+check "skopeo copies the zstd image to an oci: layout" skopeo copy -q --src-tls-verify=false \
+	"docker://$R/c/tiny:zstd" "oci:$TMP/layout:z"
+got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$TMP/layout/index.json")
+is "$got" "$ZSTD" "the layout keeps the digest"
+
+# ---------------------------------------------------------------- gzip, none
+run skiff push -q --compression gzip --tls-verify=false localhost/tiny:1 "$R/c/tiny:gzip"
+is "$RC" 0 "push --compression gzip succeeds"
+GZIP_DIGEST=$OUT
+is "$(layer_info "$R/c/tiny:gzip")" "application/vnd.skiff.disk.qcow2.v1+gzip $DIFF_ID $DISK_SIZE" \
+	"the disk layer is +gzip"
+run skiff push -q --compression gzip --tls-verify=false localhost/tiny:1 "$R/c/tiny:gzip2"
+is "$OUT" "$GZIP_DIGEST" "gzip is deterministic too"
+run skiff push -q --compression none --tls-verify=false localhost/tiny:1 "$R/c/tiny:none"
+is "$OUT" "$LOCAL" "--compression none pushes the stored manifest byte for byte"
+
+# ---------------------------------------------------------------- pull, run
+# A fresh store: the pushing one moves aside.
+mv "$TMP/root" "$TMP/root-src"
+run skiff pull -q --tls-verify=false "$R/c/tiny:zstd"
+is "$RC" 0 "a fresh store pulls the zstd image" || diag "$ERR"
+is "$OUT" "$ZSTD" "with the pushed digest"
+check "fsck of the fresh store" skiff fsck
+check "the pulled guest runs" skiff run -d --name z1 "$R/c/tiny:zstd"
+if wait_console z1 'skiff-guest: ready' 120; then
+	ok "the guest pulled compressed boots to its ready line"
+else
+	not_ok "the guest pulled compressed boots to its ready line" "$(skiff logs z1 2>&1 | tail -20)"
+fi
+skiff rm -f z1 >/dev/null 2>&1
+
+# ---------------------------------------------------------------- pushing what was pulled compressed
+: >"$PROXY_LOG"
+run skiff push --tls-verify=false "$R/c/tiny:zstd" "$R/c/tiny:copy"
+is "$RC" 0 "the pulled image pushes as it is" || diag "$ERR"
+is "$OUT" "$ZSTD" "with its digest unchanged"
+is "$(uploaded)" 0 "nothing uploaded: the registry has its blobs"
+check "a second registry starts" registry_start || abort "no second registry"
+: >"$PROXY_LOG"
+run skiff push -q --tls-verify=false "$R/c/tiny:zstd" "$REGISTRY_ADDR/other/tiny:1"
+is "$RC" 0 "it pushes to a registry that lacks its blobs" || diag "$ERR"
+is "$OUT" "$ZSTD" "compressed again, the same bytes: the same manifest"
+run skiff push -q --compression none --tls-verify=false "$R/c/tiny:zstd" "$REGISTRY_ADDR/other/tiny:plain"
+is "$RC" 0 "it pushes uncompressed" || diag "$ERR"
+is "$OUT" "$LOCAL" "which gives back the original manifest"
+
+# ---------------------------------------------------------------- bad input
+before=$(skopeo list-tags --tls-verify=false "docker://$REGISTRY_ADDR/other/tiny" | tr -d ' \n')
+fail_clearly "an unknown --compression" 2 "push: --compression: unknown compression 'lz4' (expected zstd, gzip or none)" \
+	skiff push --compression lz4 --tls-verify=false "$R/c/tiny:zstd" "$REGISTRY_ADDR/other/tiny:lz4"
+is "$(skopeo list-tags --tls-verify=false "docker://$REGISTRY_ADDR/other/tiny" | tr -d ' \n')" "$before" \
+	"nothing was pushed"
+is "$(ls -A "$TMP/root/tmp")" "" "no compressed file is left in the store's tmp"
+
+done_testing
