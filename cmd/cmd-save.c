@@ -54,7 +54,10 @@ sk_cmd_save (int argc, char **argv, GError **error)
 {
   if (!sk_cmd_parse ("save", "IMAGE... [-o FILE]",
                      "Write images as one OCI image layout tar, with their digests unchanged,\n"
-                     "readable by 'skiff load' and 'skopeo copy oci-archive:FILE ...'.",
+                     "readable by 'skiff load' and 'skopeo copy oci-archive:FILE ...'.\n"
+                     "The store keeps layers uncompressed: a layer pulled compressed is\n"
+                     "compressed again the same way, which keeps the digest when skiff made\n"
+                     "the original (skiff push --compression) and changes it otherwise.",
                      entries, &argc, &argv, error)
       || !sk_cmd_check_args ("save", argc, 1, -1, error))
     return SK_CMD_FAILED;

@@ -299,9 +299,18 @@ sk_layout_tar_add_file_owned (SkLayoutTar *t, const char *name, const char *path
                               GError **error)
 {
   sk_autofd int fd = open (path, O_RDONLY | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) < 0)
+  if (fd < 0)
     return sk_error_from_errno (error, errno, "opening '%s'", path);
+  return sk_layout_tar_add_fd (t, name, fd, path, owner, error);
+}
+
+gboolean
+sk_layout_tar_add_fd (SkLayoutTar *t, const char *name, int fd, const char *path, const SkTarOwner *owner,
+                      GError **error)
+{
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return sk_error_from_errno (error, errno, "reading '%s'", path);
   (void) posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   if (!write_header_owned (t, name, FALSE, st.st_size, owner, error))
     return FALSE;

@@ -51,6 +51,10 @@ typedef struct {
 } SkTarOwner;
 gboolean sk_layout_tar_add_file_owned (SkLayoutTar *t, const char *name, const char *path, const SkTarOwner *owner,
                                        GError **error);
+/* Streams the whole file @fd (positioned at its start; @path names
+ * it in errors) as entry @name; @owner may be NULL. */
+gboolean sk_layout_tar_add_fd (SkLayoutTar *t, const char *name, int fd, const char *path, const SkTarOwner *owner,
+                               GError **error);
 gboolean sk_layout_tar_add_dir (SkLayoutTar *t, const char *name, const SkTarOwner *owner, GError **error);
 /* Writes the end of the archive and flushes it. */
 gboolean sk_layout_tar_finish (SkLayoutTar *t, GError **error);

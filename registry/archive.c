@@ -1,6 +1,7 @@
 /* skiff — images to and from OCI image layout archives.  See archive.h. */
 #include "registry/archive.h"
 #include "registry/pull.h"
+#include "registry/push-layers.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -19,42 +20,32 @@
 
 /* ---------------------------------------------------------------- save */
 
-/* Tree path in the store -> file, for every blob of @img. */
-static GHashTable *
-blob_files (SkStore *store, SkStoreImage *img, GError **error)
+/* SkPushTarget writing blobs into the archive, each once. */
+typedef struct {
+  SkLayoutTar *t;
+  GHashTable *written; /* digests */
+} SaveTarget;
+
+static gboolean
+save_present (gpointer data, const SkDescriptor *desc, gboolean *out_present, GError **error)
 {
-  g_autoptr (GPtrArray) blobs = sk_store_image_blobs (store, img, error);
-  if (blobs == NULL)
-    return NULL;
-  GHashTable *files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  for (guint i = 0; i < blobs->len; i++)
-    {
-      SkStoreBlob *b = blobs->pdata[i];
-      g_hash_table_insert (files, g_strdup (b->tree_path), sk_store_blob_path (store, b));
-    }
-  return files;
+  SaveTarget *s = data;
+  *out_present = g_hash_table_contains (s->written, desc->digest);
+  return TRUE;
 }
 
 static gboolean
-save_blob (SkLayoutTar *t, GHashTable *files, const SkDescriptor *d, GHashTable *written, GError **error)
+save_upload (gpointer data, const SkDescriptor *desc, int fd, GError **error)
 {
-  if (g_hash_table_contains (written, d->digest))
-    return TRUE;
-  const char *compression = sk_pull_layer_compression (d->media_type);
-  if (compression && *compression)
-    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "layer '%s' was stored decompressed from %s: "
-                        "its blob is not kept", d->digest, d->media_type), FALSE;
-  g_autofree char *tree = compression ? g_strdup_printf ("layers/%s.qcow2", sk_digest_hex (d->digest))
-                                      : g_strdup_printf ("boot/%s", sk_digest_hex (d->digest));
-  const char *path = g_hash_table_lookup (files, tree);
-  if (path == NULL)
-    return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "blob '%s' is not in the store", d->digest), FALSE;
-  g_autofree char *name = g_strdup_printf ("blobs/sha256/%s", sk_digest_hex (d->digest));
-  if (!sk_layout_tar_add_file (t, name, path, error))
+  SaveTarget *s = data;
+  g_autofree char *name = g_strdup_printf ("blobs/sha256/%s", sk_digest_hex (desc->digest));
+  if (!sk_layout_tar_add_fd (s->t, name, fd, desc->digest, NULL, error))
     return FALSE;
-  g_hash_table_add (written, g_strdup (d->digest));
+  g_hash_table_add (s->written, g_strdup (desc->digest));
   return TRUE;
 }
+
+static const SkPushTarget save_target = { .present = save_present, .upload = save_upload };
 
 static gboolean
 save_small (SkLayoutTar *t, const char *digest, GBytes *bytes, GHashTable *written, GError **error)
@@ -70,16 +61,21 @@ save_image (SkStore *store, SkLayoutTar *t, SkStoreImage *img, const char *name,
             GError **error)
 {
   g_autoptr (SkManifest) m = sk_manifest_parse (img->manifest, NULL, error);
-  g_autoptr (GHashTable) files = m ? blob_files (store, img, error) : NULL;
-  if (files == NULL)
+  g_autoptr (GPtrArray) blobs = m ? sk_store_image_blobs (store, img, error) : NULL;
+  if (blobs == NULL)
     return NULL;
-  for (guint i = 0; i < m->layers->len; i++)
-    if (!save_blob (t, files, m->layers->pdata[i], written, error))
-      return NULL;
+  /* layers as the manifest has them: a layer pulled compressed is
+   * compressed again (registry/push-layers.h) */
+  SaveTarget target = { .t = t, .written = written };
+  SkPushCompression as_is = { .set = FALSE };
+  g_autoptr (GPtrArray) layers = sk_push_layers (store, blobs, m, &as_is, &save_target, &target, error);
+  g_autoptr (SkManifest) saved = layers ? sk_push_manifest (m, layers, error) : NULL;
+  if (saved == NULL)
+    return NULL;
   if (!save_small (t, m->config->digest, img->config, written, error)
-      || !save_small (t, m->digest, m->raw, written, error))
+      || !save_small (t, saved->digest, saved->raw, written, error))
     return NULL;
-  SkDescriptor *d = sk_manifest_to_descriptor (m);
+  SkDescriptor *d = sk_manifest_to_descriptor (saved);
   if (name)
     {
       sk_descriptor_set_annotation (d, SK_ANNOTATION_REF_NAME, name);

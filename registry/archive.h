@@ -2,7 +2,9 @@
  * skopeo's oci-archive:).
  *
  * save writes each image's manifest, config and blobs exactly as stored,
- * so digests are unchanged; index.json names each image by its full
+ * so digests are unchanged (a layer pulled compressed, whose blob the
+ * store does not keep, is compressed again: registry/push-layers.h);
+ * index.json names each image by its full
  * reference (org.opencontainers.image.ref.name and
  * io.containerd.image.name).  load extracts the archive strictly
  * (oci/layout-tar.h) into a scratch directory under the store's tmp/ and

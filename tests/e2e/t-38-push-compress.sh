@@ -5,7 +5,8 @@
 # layer always gives the same blob, so a second push uploads nothing and a
 # push elsewhere (even with the blob cache gone) gives the same manifest;
 # skopeo copies the result with its digest; a fresh store pulls it and the
-# guest boots; an image pulled compressed is pushed as pulled when the
+# guest boots; save writes it with its digest; an image pulled compressed is
+# pushed as pulled when the
 # destination has its blobs, compressed again (same bytes) when not, and
 # back to the original manifest with --compression none; a bad
 # --compression is a usage error that pushes nothing.
@@ -95,6 +96,13 @@ else
 	not_ok "the guest pulled compressed boots to its ready line" "$(skiff logs z1 2>&1 | tail -20)"
 fi
 skiff rm -f z1 >/dev/null 2>&1
+
+check "save the image pulled compressed" skiff save "$R/c/tiny:zstd" -o "$TMP/z.tar"
+run tar tf "$TMP/z.tar"
+like "$OUT" "blobs/sha256/${ZSTD#sha256:}" "the archive holds the pulled manifest"
+run "$SKIFF" --root "$TMP/root3" load -i "$TMP/z.tar"
+is "$RC" 0 "a fresh store loads it" || diag "$ERR"
+like "$OUT" "\\($ZSTD\\)" "with the same digest (skiff's zstd made the same bytes again)"
 
 # ---------------------------------------------------------------- pushing what was pulled compressed
 : >"$PROXY_LOG"
