@@ -1,5 +1,6 @@
 /* skiff rmi — remove images (or just names of them). */
 #include "cmd/cmd.h"
+#include "store/list.h"
 #include "common/error.h"
 #include "oci/digest.h"
 #include "runner/vm.h"
@@ -21,6 +22,9 @@ describe_holder (SkStore *store, SkStoreImage *img)
   g_autoptr (GPtrArray) holders = sk_store_holders (store, img->digest);
   if (holders->len == 0)
     return NULL;
+  g_autofree char *list = sk_store_list_of_holder (holders->pdata[0]);
+  if (list)
+    return g_strdup_printf ("manifest list '%s'", list);
   g_autoptr (SkVm) vm = sk_vm_load (sk_globals.root, holders->pdata[0], NULL);
   return g_strdup_printf ("VM '%s' (%.12s)", vm ? vm->name : "?", (char *) holders->pdata[0]);
 }
@@ -32,7 +36,7 @@ refuse_if_held (SkStore *store, SkStoreImage *img, const char *name, GError **er
   if (who == NULL || opt_force)
     return TRUE;
   return g_set_error (error, SK_ERROR, SK_ERROR_BUSY,
-                      "image '%s' is in use by %s: remove the VM first, or use --force to remove only the name",
+                      "image '%s' is in use by %s: remove that first, or use --force to remove only the name",
                       name, who), FALSE;
 }
 

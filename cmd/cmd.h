@@ -86,6 +86,8 @@ SK_DECLARE_CMD (attach);
 SK_DECLARE_CMD (exec);
 SK_DECLARE_CMD (ssh);
 SK_DECLARE_CMD (autoremove);
+SK_DECLARE_CMD (manifest);
+SK_DECLARE_CMD (manifest_push);
 
 G_END_DECLS
 

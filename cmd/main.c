@@ -28,6 +28,7 @@ static const SkCmd commands[] = {
   { "port", sk_cmd_port, "List a VM's port forwards" },
   { "pull", sk_cmd_pull, "Fetch an image from a registry" },
   { "push", sk_cmd_push, "Send an image to a registry" },
+  { "manifest", sk_cmd_manifest, "Assemble multi-architecture images (manifest lists)" },
   { "login", sk_cmd_login, "Store credentials for a registry" },
   { "logout", sk_cmd_logout, "Remove credentials of a registry" },
   { "import", sk_cmd_import, "Turn a disk file into an image" },

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "oci/manifest.h"
+#include "oci/mediatypes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -463,14 +464,14 @@ record_locations (Push *p, const SkManifest *m)
   sk_blob_cache_add_location (p->store, m->config->digest, p->domain, p->repo);
 }
 
+/* PUTs the manifest or index @raw (of @type, digest @digest) as @ref. */
 static gboolean
-put_manifest (Push *p, const SkManifest *m, const char *ref, const char *digest, GError **error)
+put_manifest_raw (Push *p, GBytes *raw, const char *type, const char *ref, const char *digest, GError **error)
 {
   g_autofree char *url = sk_registry_url (p->base, p->repo, "manifests", ref);
-  const char *type = m->media_type ? m->media_type : SK_MEDIA_TYPE_OCI_MANIFEST;
   g_autofree char *ct = g_strdup_printf ("Content-Type: %s", type);
   const char *headers[] = { ct, NULL };
-  SkHttpRequest req = { .method = "PUT", .url = url, .headers = headers, .body = m->raw };
+  SkHttpRequest req = { .method = "PUT", .url = url, .headers = headers, .body = raw };
   g_autoptr (SkHttpResponse) resp = sk_registry_send (p->client, &req, p->repo, SK_AUTH_PULL | SK_AUTH_PUSH, error);
   if (resp == NULL)
     return FALSE;
@@ -481,6 +482,12 @@ put_manifest (Push *p, const SkManifest *m, const char *ref, const char *digest,
     return g_set_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "the registry stored the manifest as '%s', not '%s'", got, digest), FALSE;
   return TRUE;
+}
+
+static gboolean
+put_manifest (Push *p, const SkManifest *m, const char *ref, const char *digest, GError **error)
+{
+  return put_manifest_raw (p, m->raw, m->media_type ? m->media_type : SK_MEDIA_TYPE_OCI_MANIFEST, ref, digest, error);
 }
 
 gboolean
@@ -519,6 +526,60 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   if (!put_manifest (&p, pushed, ref, pushed->digest, error))
     return g_prefix_error (error, "manifest: "), FALSE;
   record_locations (&p, pushed);
+  p.stats->manifest_size = g_bytes_get_size (pushed->raw);
+  *out_digest = g_strdup (pushed->digest);
+  return TRUE;
+}
+
+gboolean
+sk_registry_push_index (SkStore *store, const SkIndex *idx, const SkReference *dest, const SkPushOptions *opts,
+                        char **out_digest, SkPushStats *stats, GError **error)
+{
+  SkPushStats local_stats = { 0 };
+  stats = stats ? stats : &local_stats;
+  if (dest->tag == NULL)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_REFERENCE, "an index is pushed to a tag"), FALSE;
+  /* every image by digest into the destination repository */
+  SkReference by_digest = *dest;
+  by_digest.tag = NULL;
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_descriptor_free);
+  for (guint i = 0; i < idx->manifests->len; i++)
+    {
+      const SkDescriptor *e = idx->manifests->pdata[i];
+      g_autoptr (SkStoreImage) img = sk_store_lookup (store, e->digest, NULL);
+      if (img == NULL)
+        return g_set_error (error, SK_ERROR, SK_ERROR_NOT_FOUND, "image '%s' of the index is not in the store",
+                            e->digest), FALSE;
+      if (img->manifest == NULL && !sk_store_image_load (store, img, error))
+        return FALSE;
+      g_autofree char *digest = NULL;
+      if (!sk_registry_push (store, img, &by_digest, opts, &digest, stats, error))
+        return g_prefix_error (error, "image '%s': ", e->digest), FALSE;
+      SkDescriptor *d = sk_descriptor_copy (e);
+      if (!g_str_equal (digest, d->digest)) /* layers compressed on the way */
+        {
+          g_free (d->digest);
+          d->digest = g_steal_pointer (&digest);
+          d->size = stats->manifest_size;
+        }
+      g_ptr_array_add (entries, d);
+    }
+  g_autoptr (SkIndex) pushed = sk_index_new (entries, idx->annotations, error);
+  if (pushed == NULL)
+    return FALSE;
+  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir,
+                              .authfile = opts->authfile };
+  g_autoptr (SkRegistryClient) client = sk_registry_client_new (dest->domain, &ropts, error);
+  if (client == NULL)
+    return FALSE;
+  Push p = { .store = store, .client = client, .domain = dest->domain, .repo = dest->path, .opts = opts,
+             .stats = stats };
+  p.base = sk_registry_client_base (client, error);
+  if (p.base == NULL)
+    return FALSE;
+  emit (&p, SK_PUSH_EVENT_MANIFEST, pushed->digest, g_bytes_get_size (pushed->raw));
+  if (!put_manifest_raw (&p, pushed->raw, SK_MEDIA_TYPE_OCI_INDEX, dest->tag, pushed->digest, error))
+    return g_prefix_error (error, "index: "), FALSE;
   *out_digest = g_strdup (pushed->digest);
   return TRUE;
 }

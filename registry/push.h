@@ -20,6 +20,7 @@
 
 #include <gio/gio.h>
 
+#include "oci/manifest.h"
 #include "oci/reference.h"
 #include "registry/compress.h"
 #include "store/store.h"
@@ -65,6 +66,7 @@ typedef struct {
   guint64 skipped_bytes;
   guint64 mounted_bytes;
   guint64 resumed_bytes; /* of uploaded_bytes, sent by an earlier, interrupted run (S3 multipart) */
+  guint64 manifest_size; /* bytes of the (last) manifest pushed */
 } SkPushStats;
 
 /* Pushes @img (looked up, manifest and config loaded) to @dest (a registry
@@ -76,6 +78,13 @@ gboolean sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference 
 /* The blob of @blobs (an image's, from sk_store_image_blobs) whose file
  * name carries @digest's hex, or NULL (a blob not stored as is). */
 const SkStoreBlob *sk_push_find_stored (GPtrArray *blobs, const char *digest);
+
+/* Pushes every image @idx names (stored images, by digest) into @dest's
+ * repository, then @idx itself as @dest's tag (its entries follow a
+ * manifest whose digest changed on the way, with --compression).
+ * @out_digest gets the index digest. */
+gboolean sk_registry_push_index (SkStore *store, const SkIndex *idx, const SkReference *dest,
+                                 const SkPushOptions *opts, char **out_digest, SkPushStats *stats, GError **error);
 
 /* ---- pure helpers (unit-tested) ---- */
 

@@ -6,6 +6,7 @@
 #include "oci/config.h"
 #include "oci/digest.h"
 #include "oci/manifest.h"
+#include "oci/reference.h"
 #include "runner/portspec.h"
 #include "runner/qemu.h"
 #include "runner/seed.h"
@@ -199,6 +200,11 @@ fill_from_image (SkVm *vm, SkStoreImage *img, const SkRunOptions *opts, const ch
   g_autoptr (SkManifest) m = config ? sk_manifest_parse (img->manifest, NULL, error) : NULL;
   if (m == NULL)
     return g_prefix_error (error, "image '%s': ", opts->image), FALSE;
+  /* qemu here emulates this machine's architecture only */
+  if (g_strcmp0 (config->architecture, sk_oci_host_arch ()) != 0)
+    return g_set_error (error, SK_ERROR, SK_ERROR_UNSUPPORTED, "image '%s' is for %s, and this machine runs %s guests",
+                        opts->image, config->architecture ? config->architecture : "an unknown architecture",
+                        sk_oci_host_arch ()), FALSE;
   vm->memory_mib = opts->memory_mib ? opts->memory_mib : config->memory_mib;
   vm->cpus = opts->cpus ? opts->cpus : config->cpus;
   vm->boot = g_strdup (sk_boot_mode_to_string (config->boot));
