@@ -18,6 +18,7 @@
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define HASH_CHUNK (1 << 20)
 #define SPARSE_BLOCK 4096 /* zero blocks of this size (the file system's) become holes */
+#define WRITE_BUFFER (1024 * 1024) /* downloads reach their file in pieces of this size */
 
 struct _SkHttp {
   CURL *curl;
@@ -146,7 +147,9 @@ typedef struct {
   gboolean download;
   int fd;
   SkHasher *hasher;
-  guint64 offset;        /* bytes in fd (and hashed) */
+  guint64 offset;        /* bytes received and hashed: in fd, or in wbuf */
+  guint8 *wbuf;          /* received bytes not written yet (WRITE_BUFFER at most) */
+  gsize wlen;
   guint64 requested_from;
   const SkHttpDownloadOptions *dl;
   gboolean to_fd;        /* this try's 2xx body goes to fd */
@@ -209,6 +212,7 @@ current_status (Transfer *t)
 static gboolean
 restart_file (Transfer *t)
 {
+  t->wlen = 0;
   if (ftruncate (t->fd, 0) < 0)
     return sk_error_from_errno (&t->write_error, errno, "truncating the download");
   sk_hasher_free (t->hasher);
@@ -293,22 +297,47 @@ write_sparse (int fd, const char *data, gsize len, guint64 offset)
   return pos <= start || pwrite_all (fd, data + start, pos - start, offset + start);
 }
 
+/* Writes what wbuf holds and reports the bytes now in the file: curl
+ * hands the body over in pieces of a few KiB, the file (and whoever
+ * follows it) gets it in pieces of WRITE_BUFFER. */
+static gboolean
+flush_writes (Transfer *t)
+{
+  if (t->wlen == 0)
+    return TRUE;
+  guint64 at = t->offset - t->wlen;
+  if (!write_sparse (t->fd, (const char *) t->wbuf, t->wlen, t->dl->file_offset + at))
+    return sk_error_from_errno (&t->write_error, errno, "writing the download");
+  t->wlen = 0;
+  if (t->dl->progress)
+    {
+      curl_off_t cl = -1;
+      curl_easy_getinfo (t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+      t->dl->progress (t->offset, cl >= 0 ? t->requested_from + cl : 0, t->dl->progress_data);
+    }
+  return TRUE;
+}
+
 static gboolean
 write_to_fd (Transfer *t, const char *data, gsize len)
 {
   if (t->dl->max_size && t->offset + len > t->dl->max_size)
     return g_set_error (&t->write_error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "more than the expected %" G_GUINT64_FORMAT " bytes", t->dl->max_size), FALSE;
-  if (!write_sparse (t->fd, data, len, t->dl->file_offset + t->offset))
-    return sk_error_from_errno (&t->write_error, errno, "writing the download");
   if (!t->dl->in_place)
     sk_hasher_update (t->hasher, data, len);
-  t->offset += len;
-  if (t->dl->progress)
+  if (t->wbuf == NULL)
+    t->wbuf = g_malloc (WRITE_BUFFER);
+  while (len > 0)
     {
-      curl_off_t cl = -1;
-      curl_easy_getinfo (t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-      t->dl->progress (t->offset, cl >= 0 ? t->requested_from + cl : 0, t->dl->progress_data);
+      gsize n = MIN (len, WRITE_BUFFER - t->wlen);
+      memcpy (t->wbuf + t->wlen, data, n);
+      t->wlen += n;
+      t->offset += n;
+      data += n;
+      len -= n;
+      if (t->wlen == WRITE_BUFFER && !flush_writes (t))
+        return FALSE;
     }
   return TRUE;
 }
@@ -487,6 +516,10 @@ transfer_finish (Transfer *t, CURLcode code)
    * (an empty 200 restarts a resumed download). */
   if (code == CURLE_OK && !t->started && t->write_error == NULL)
     (void) start_body (t);
+  /* What arrived is kept, also when the try failed: a retry resumes
+   * after it. */
+  if (t->download && t->write_error == NULL)
+    (void) flush_writes (t);
   t->resp->status = current_status (t);
   char *eff = NULL;
   curl_easy_getinfo (t->curl, CURLINFO_EFFECTIVE_URL, &eff);
@@ -593,6 +626,7 @@ transfer_clear (Transfer *t)
   g_clear_pointer (&t->resp, sk_http_response_free);
   g_clear_pointer (&t->mem, g_byte_array_unref);
   g_clear_pointer (&t->hasher, sk_hasher_free);
+  g_clear_pointer (&t->wbuf, g_free);
   g_clear_error (&t->write_error);
 }
 
@@ -617,7 +651,9 @@ hash_existing (int fd, guint64 len, SkHasher *hasher, GError **error)
   if ((guint64) st.st_size < len)
     return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "partial download is shorter than %" G_GUINT64_FORMAT
                         " bytes", len), FALSE;
-  if (ftruncate (fd, len) < 0)
+  /* (not on a file that has the size already: truncating a new, empty
+   * file makes ext4 write it all back when it is closed) */
+  if ((guint64) st.st_size != len && ftruncate (fd, len) < 0)
     return sk_error_from_errno (error, errno, "truncating the partial download");
   g_autofree guint8 *buf = g_malloc (HASH_CHUNK);
   for (guint64 pos = 0; pos < len;)
