@@ -22,35 +22,38 @@ struct _SkFollower {
 
 static const guint8 zeros[FOLLOW_CHUNK];
 
-/* Reads and hashes [at, at + len) (final bytes: the download wrote them),
- * or less; the lock is not held.  The download leaves zero blocks as
- * holes: those are hashed as zeros without reading them, which would
- * fill the page cache with zero pages for nothing. */
-static gssize
-hash_range (SkFollower *f, guint8 *buf, guint64 at, gsize len)
+gssize
+sk_hash_fd_range (SkHasher *h, int fd, guint64 at, gsize len, guint8 *buf)
 {
-  off_t data = lseek (f->fd, (off_t) at, SEEK_DATA);
+  off_t data = lseek (fd, (off_t) at, SEEK_DATA);
   if (data > (off_t) at)
     {
-      gsize hole = (gsize) MIN ((guint64) (data - at), (guint64) len);
-      sk_hasher_update (f->prefixed, zeros, hole);
+      gsize hole = (gsize) MIN (MIN ((guint64) (data - at), (guint64) len), (guint64) sizeof zeros);
+      sk_hasher_update (h, zeros, hole);
       return (gssize) hole;
     }
   if (data == (off_t) at)
     {
-      off_t hole = lseek (f->fd, (off_t) at, SEEK_HOLE);
+      off_t hole = lseek (fd, (off_t) at, SEEK_HOLE);
       if (hole > (off_t) at && (guint64) (hole - at) < len)
         len = (gsize) (hole - at);
     }
-  /* else past the end of the file (trailing zeros not extended yet), or
-   * no SEEK_DATA: read, and let a short read say so */
+  /* else past the end of the file (trailing zeros not there yet), or no
+   * SEEK_DATA: read, and let a short read say so */
   gssize n;
   do
-    n = pread (f->fd, buf, len, at);
+    n = pread (fd, buf, len, at);
   while (n < 0 && errno == EINTR);
   if (n > 0)
-    sk_hasher_update (f->prefixed, buf, n);
+    sk_hasher_update (h, buf, n);
   return n;
+}
+
+/* Hashes the next final bytes of [at, at + len); the lock is not held. */
+static gssize
+hash_range (SkFollower *f, guint8 *buf, guint64 at, gsize len)
+{
+  return sk_hash_fd_range (f->prefixed, f->fd, at, len, buf);
 }
 
 static gpointer

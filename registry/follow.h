@@ -13,7 +13,16 @@
 
 #include <gio/gio.h>
 
+#include "oci/digest.h"
+
 G_BEGIN_DECLS
+
+/* Hashes up to @len bytes of @fd at @at (bytes that are final) into @h,
+ * reading them into @buf (@len bytes at least); the holes downloads leave
+ * for zero blocks are hashed as zeros without reading them (which would
+ * fill the page cache with zero pages).  Returns the bytes hashed (fewer
+ * than @len at a hole's edge), 0 at the end of the file, -1 with errno. */
+gssize sk_hash_fd_range (SkHasher *h, int fd, guint64 at, gsize len, guint8 *buf);
 
 typedef struct _SkFollower SkFollower;
 

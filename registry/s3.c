@@ -1,6 +1,7 @@
 /* skiff — S3 requests: signing, errors, objects in memory, streamed and
  * multipart uploads, parallel ranged downloads. */
 #include "registry/s3-private.h"
+#include "registry/follow.h"
 #include "registry/sigv4.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -489,12 +490,10 @@ hash_following (Download *d, GError **error)
         return NULL;
       for (guint64 pos = 0; pos < d->sizes[i];)
         {
-          ssize_t n = pread (d->fd, buf, MIN ((guint64) COPY_CHUNK, d->sizes[i] - pos), d->offsets[i] + pos);
-          if (n < 0 && errno == EINTR)
-            continue;
+          gssize n = sk_hash_fd_range (h, d->fd, d->offsets[i] + pos, MIN ((guint64) COPY_CHUNK, d->sizes[i] - pos),
+                                       buf);
           if (n <= 0)
             return sk_error_from_errno (error, n < 0 ? errno : EIO, "hashing the download"), NULL;
-          sk_hasher_update (h, buf, n);
           pos += n;
         }
       if (d->progress)
@@ -519,7 +518,10 @@ parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, SkHttpP
                    gpointer progress_data, char **out_digest, GError **error)
 {
   /* Sized first: parts land anywhere, and zero blocks stay holes. */
-  if (ftruncate (fd, 0) < 0 || ftruncate (fd, size) < 0)
+  /* (a new, empty file is not truncated: ext4 would write it all back
+   * when it is closed) */
+  struct stat st;
+  if (fstat (fd, &st) < 0 || (st.st_size != 0 && ftruncate (fd, 0) < 0) || ftruncate (fd, size) < 0)
     return sk_error_from_errno (error, errno, "sizing the download");
   Download d = { .client = c, .key = key, .fd = fd, .total = size, .progress = progress,
                  .progress_data = progress_data };
