@@ -89,6 +89,15 @@ blob_exists (Push *p, const char *digest, gboolean *out_exists, GError **error)
   return TRUE;
 }
 
+/* A client for @dest's registry with @opts' TLS and credential settings. */
+static SkRegistryClient *
+open_client (const SkReference *dest, const SkPushOptions *opts, GError **error)
+{
+  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir,
+                              .authfile = opts->authfile };
+  return sk_registry_client_new (dest->domain, &ropts, error);
+}
+
 /* ---------------------------------------------------------------- pure helpers */
 
 char *
@@ -501,9 +510,7 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   g_autoptr (GPtrArray) blobs = sk_store_image_blobs (store, img, error);
   if (blobs == NULL)
     return FALSE;
-  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir,
-                              .authfile = opts->authfile };
-  g_autoptr (SkRegistryClient) client = sk_registry_client_new (dest->domain, &ropts, error);
+  g_autoptr (SkRegistryClient) client = open_client (dest, opts, error);
   if (client == NULL)
     return FALSE;
   Push p = { .store = store, .img = img, .client = client, .domain = dest->domain, .repo = dest->path,
@@ -567,9 +574,7 @@ sk_registry_push_index (SkStore *store, const SkIndex *idx, const SkReference *d
   g_autoptr (SkIndex) pushed = sk_index_new (entries, idx->annotations, error);
   if (pushed == NULL)
     return FALSE;
-  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir,
-                              .authfile = opts->authfile };
-  g_autoptr (SkRegistryClient) client = sk_registry_client_new (dest->domain, &ropts, error);
+  g_autoptr (SkRegistryClient) client = open_client (dest, opts, error);
   if (client == NULL)
     return FALSE;
   Push p = { .store = store, .client = client, .domain = dest->domain, .repo = dest->path, .opts = opts,
@@ -592,9 +597,7 @@ sk_registry_push_files (GBytes *manifest, GHashTable *files, const SkReference *
   g_autoptr (SkManifest) m = sk_manifest_parse (manifest, NULL, error);
   if (m == NULL)
     return FALSE;
-  SkRegistryOptions ropts = { .tls_verify = opts->tls_verify, .cert_dir = opts->cert_dir,
-                              .authfile = opts->authfile };
-  g_autoptr (SkRegistryClient) client = sk_registry_client_new (dest->domain, &ropts, error);
+  g_autoptr (SkRegistryClient) client = open_client (dest, opts, error);
   if (client == NULL)
     return FALSE;
   Push p = { .client = client, .repo = dest->path, .files = files, .opts = opts,
