@@ -42,15 +42,24 @@ qimg (const char *first, ...)
     g_ptr_array_add (argv, (char *) a);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-  g_autofree char *err = NULL;
-  int status = 0;
-  g_autoptr (GError) error = NULL;
-  gboolean ok = g_spawn_sync (tmpdir, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                              NULL, NULL, NULL, &err, &status, &error);
-  g_assert_no_error (error);
-  g_assert_true (ok);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("qemu-img %s failed: %s", first, err);
+  /* Creating a LUKS key times PBKDF2 by the thread's CPU time, which
+   * tick-based accounting sometimes reads as 0 ms: qemu-img then fails
+   * with "Unable to get accurate CPU usage".  Try that again. */
+  for (int attempt = 1;; attempt++)
+    {
+      g_autofree char *err = NULL;
+      int status = 0;
+      g_autoptr (GError) error = NULL;
+      gboolean ok = g_spawn_sync (tmpdir, (char **) argv->pdata, NULL,
+                                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status,
+                                  &error);
+      g_assert_no_error (error);
+      g_assert_true (ok);
+      if (g_spawn_check_wait_status (status, NULL))
+        return;
+      if (attempt == 5 || strstr (err, "Unable to get accurate CPU usage") == NULL)
+        g_error ("qemu-img %s failed: %s", first, err);
+    }
 }
 
 static void
