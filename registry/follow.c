@@ -3,6 +3,7 @@
 #include "oci/digest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define FOLLOW_CHUNK (1 << 20)
@@ -74,16 +75,17 @@ follow (gpointer data)
       gsize len = MIN (f->written - at, FOLLOW_CHUNK);
       g_mutex_unlock (&f->lock);
       gssize n = hash_range (f, buf, at, len);
-      g_mutex_lock (&f->lock);
-      /* Zeros at the very end are a hole until the download sets the
-       * final size: wait for that before judging a short read. */
-      if (n == 0 && !f->stop)
+      /* Past the end of the file but below what the download reported:
+       * zero blocks it skipped, which a later write or its final size
+       * turns into a hole.  (Waiting for those instead stalled the
+       * hashing at every run of zeros until the download ended.) */
+      if (n == 0)
         {
-          while (!f->stop)
-            g_cond_wait (&f->cond, &f->lock);
-          continue;
+          n = (gssize) len;
+          sk_hasher_update (f->prefixed, zeros, len);
         }
-      if (n <= 0)
+      g_mutex_lock (&f->lock);
+      if (n < 0)
         {
           f->spoiled = TRUE;
           break;
@@ -96,17 +98,24 @@ follow (gpointer data)
 }
 
 SkFollower *
-sk_follower_new (int fd, guint64 have, GBytes *prefix)
+sk_follower_new (int fd, guint64 have, SkDigestAlgorithm alg, GBytes *prefix)
 {
   SkFollower *f = g_new0 (SkFollower, 1);
   g_mutex_init (&f->lock);
   g_cond_init (&f->cond);
   f->fd = fd;
   f->written = have;
-  f->prefixed = sk_hasher_new (SK_DIGEST_SHA256);
-  gsize len;
-  const void *data = g_bytes_get_data (prefix, &len);
-  sk_hasher_update (f->prefixed, data, len);
+  /* Everything it reads was just written and is in the page cache; the
+   * kernel's readahead would only read the holes ahead (zero blocks
+   * downloads skip), filling the cache with zero pages. */
+  (void) posix_fadvise (fd, 0, 0, POSIX_FADV_RANDOM);
+  f->prefixed = sk_hasher_new (alg);
+  if (prefix)
+    {
+      gsize len;
+      const void *data = g_bytes_get_data (prefix, &len);
+      sk_hasher_update (f->prefixed, data, len);
+    }
   f->thread = g_thread_new ("skiff-follow", follow, f);
   return f;
 }

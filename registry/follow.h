@@ -4,7 +4,8 @@
  * how far by the download's progress, which reports every start and every
  * write) and hashes a prefix followed by the bytes (the store's object
  * name for a blob: sk_store_blob_header), so storing the finished file
- * needs no second read.  The download verifies the bytes themselves; the
+ * needs no second read; with no prefix it computes the download's own
+ * digest off the thread receiving it.  The download verifies the bytes themselves; the
  * bytes at an offset are the blob's whatever try wrote them, except when
  * a try went wrong, and then the download starts over: a progress going
  * back spoils the result, as does a short read, and the caller hashes the
@@ -26,16 +27,16 @@ gssize sk_hash_fd_range (SkHasher *h, int fd, guint64 at, gsize len, guint8 *buf
 
 typedef struct _SkFollower SkFollower;
 
-/* Follows @fd (not owned), whose first @have bytes are there already;
- * @prefix is hashed before the bytes for the second digest. */
-SkFollower *sk_follower_new (int fd, guint64 have, GBytes *prefix);
+/* Follows @fd (not owned), whose first @have bytes are there already,
+ * hashing with @alg @prefix (may be NULL) followed by the file's bytes. */
+SkFollower *sk_follower_new (int fd, guint64 have, SkDigestAlgorithm alg, GBytes *prefix);
 
 /* The download has written its first @written bytes (or starts over from
  * there). */
 void sk_follower_advance (SkFollower *f, guint64 written);
 
 /* The download is over and the file has its final size @size: hashes what
- * is left and stops.  On success @out_prefixed is the sha256 of the prefix
+ * is left and stops.  On success @out_prefixed is the digest of the prefix
  * and the file's @size bytes; FALSE when the result was spoiled. */
 gboolean sk_follower_finish (SkFollower *f, guint64 size, char **out_prefixed);
 

@@ -323,7 +323,7 @@ download_items (Pull *p, Item *items, guint n, GError **error)
        * meanwhile, on another core. */
       g_autoptr (GBytes) header = stored_as_is (it->d) ? sk_store_blob_header (it->d->size, NULL) : NULL;
       if (header)
-        it->follower = sk_follower_new (it->fd, it->resume, header);
+        it->follower = sk_follower_new (it->fd, it->resume, SK_DIGEST_SHA256, header);
     }
   if (n_jobs == 0)
     return TRUE;
