@@ -1,5 +1,6 @@
 /* skiff — HTTP over libcurl: sessions, transfers, retries, errors. */
 #include "registry/http.h"
+#include "registry/follow.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -19,6 +20,8 @@
 #define HASH_CHUNK (1 << 20)
 #define SPARSE_BLOCK 4096 /* zero blocks of this size (the file system's) become holes */
 #define WRITE_BUFFER (1024 * 1024) /* downloads reach their file in pieces of this size */
+#define FOLLOW_MIN_SIZE (8 * 1024 * 1024) /* downloads hashed on another thread: at least this large */
+#define WRITEBACK_STEP (8 * 1024 * 1024) /* disk writeback is started every this many bytes */
 
 struct _SkHttp {
   CURL *curl;
@@ -146,10 +149,12 @@ typedef struct {
   /* downloads */
   gboolean download;
   int fd;
-  SkHasher *hasher;
+  SkHasher *hasher;      /* the digest, hashed as bytes arrive; or */
+  SkFollower *follower;  /* the digest, hashed off this thread from the file */
   guint64 offset;        /* bytes received and hashed: in fd, or in wbuf */
   guint8 *wbuf;          /* received bytes not written yet (WRITE_BUFFER at most) */
   gsize wlen;
+  guint64 synced;        /* file offset up to which writeback was started */
   guint64 requested_from;
   const SkHttpDownloadOptions *dl;
   gboolean to_fd;        /* this try's 2xx body goes to fd */
@@ -215,8 +220,13 @@ restart_file (Transfer *t)
   t->wlen = 0;
   if (ftruncate (t->fd, 0) < 0)
     return sk_error_from_errno (&t->write_error, errno, "truncating the download");
-  sk_hasher_free (t->hasher);
-  t->hasher = sk_hasher_new (t->dl->alg);
+  if (t->follower)
+    sk_follower_advance (t->follower, 0); /* spoils what it hashed */
+  else
+    {
+      sk_hasher_free (t->hasher);
+      t->hasher = sk_hasher_new (t->dl->alg);
+    }
   t->offset = 0;
   if (t->dl->progress)
     t->dl->progress (0, 0, t->dl->progress_data);
@@ -309,6 +319,18 @@ flush_writes (Transfer *t)
   if (!write_sparse (t->fd, (const char *) t->wbuf, t->wlen, t->dl->file_offset + at))
     return sk_error_from_errno (&t->write_error, errno, "writing the download");
   t->wlen = 0;
+  if (t->follower)
+    sk_follower_advance (t->follower, t->offset);
+  /* The store syncs what it keeps: start the disk writing now, while
+   * the rest downloads, instead of all of it at the end. */
+  guint64 end = t->dl->file_offset + t->offset;
+  if (end < t->synced) /* started over */
+    t->synced = end;
+  if (end >= t->synced + WRITEBACK_STEP)
+    {
+      (void) sync_file_range (t->fd, (off_t) t->synced, (off_t) (end - t->synced), SYNC_FILE_RANGE_WRITE);
+      t->synced = end;
+    }
   if (t->dl->progress)
     {
       curl_off_t cl = -1;
@@ -324,7 +346,7 @@ write_to_fd (Transfer *t, const char *data, gsize len)
   if (t->dl->max_size && t->offset + len > t->dl->max_size)
     return g_set_error (&t->write_error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH,
                         "more than the expected %" G_GUINT64_FORMAT " bytes", t->dl->max_size), FALSE;
-  if (!t->dl->in_place)
+  if (t->hasher)
     sk_hasher_update (t->hasher, data, len);
   if (t->wbuf == NULL)
     t->wbuf = g_malloc (WRITE_BUFFER);
@@ -626,6 +648,7 @@ transfer_clear (Transfer *t)
   g_clear_pointer (&t->resp, sk_http_response_free);
   g_clear_pointer (&t->mem, g_byte_array_unref);
   g_clear_pointer (&t->hasher, sk_hasher_free);
+  g_clear_pointer (&t->follower, sk_follower_free);
   g_clear_pointer (&t->wbuf, g_free);
   g_clear_error (&t->write_error);
 }
@@ -640,10 +663,10 @@ sk_http_send (SkHttp *http, const SkHttpRequest *req, GError **error)
   return resp;
 }
 
-/* Hashes the first @len bytes of @fd (the part of a download we keep) and
- * cuts off anything after them. */
+/* Keeps the first @len bytes of @fd (the part of a download we keep),
+ * cutting off anything after them. */
 static gboolean
-hash_existing (int fd, guint64 len, SkHasher *hasher, GError **error)
+keep_existing (int fd, guint64 len, GError **error)
 {
   struct stat st;
   if (fstat (fd, &st) < 0)
@@ -655,6 +678,13 @@ hash_existing (int fd, guint64 len, SkHasher *hasher, GError **error)
    * file makes ext4 write it all back when it is closed) */
   if ((guint64) st.st_size != len && ftruncate (fd, len) < 0)
     return sk_error_from_errno (error, errno, "truncating the partial download");
+  return TRUE;
+}
+
+/* Hashes the first @len bytes of @fd into @hasher. */
+static gboolean
+hash_existing (int fd, guint64 len, SkHasher *hasher, GError **error)
+{
   g_autofree guint8 *buf = g_malloc (HASH_CHUNK);
   for (guint64 pos = 0; pos < len;)
     {
@@ -676,9 +706,22 @@ download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, 
 {
   *t = (Transfer) { .http = http, .curl = curl, .req = req, .fd = fd, .download = TRUE, .dl = opts };
   t->max_body = SK_HTTP_DEFAULT_MAX_BODY;
-  t->hasher = sk_hasher_new (opts->alg);
-  if (!opts->in_place && !hash_existing (fd, opts->resume_from, t->hasher, error))
-    return FALSE;
+  if (!opts->in_place)
+    {
+      if (!keep_existing (fd, opts->resume_from, error))
+        return FALSE;
+      /* A large blob is hashed by a thread of its own reading it back
+       * from the page cache: receiving, writing and two hashes (the
+       * store's name too) then spread over the cores. */
+      if (opts->max_size >= FOLLOW_MIN_SIZE)
+        t->follower = sk_follower_new (fd, opts->resume_from, opts->alg, NULL);
+      else
+        {
+          t->hasher = sk_hasher_new (opts->alg);
+          if (!hash_existing (fd, opts->resume_from, t->hasher, error))
+            return FALSE;
+        }
+    }
   t->offset = opts->resume_from;
   /* Where this download starts: a caller following the file sees it go
    * back when it starts over. */
@@ -703,8 +746,21 @@ download_result (Transfer *t, SkHttpResponse *resp, char **out_digest, guint64 *
     }
   if (out_size)
     *out_size = t->offset;
+  char *digest = NULL;
+  if (t->follower && !sk_follower_finish (t->follower, t->offset, &digest))
+    {
+      /* It started over: hash the file as it is now. */
+      sk_debug ("%s: hashing the download again", t->req->url);
+      t->hasher = sk_hasher_new (t->dl->alg);
+      if (!hash_existing (t->fd, t->offset, t->hasher, error))
+        return sk_http_response_free (resp), NULL;
+    }
+  if (t->hasher)
+    digest = sk_hasher_finish (t->hasher);
   if (out_digest)
-    *out_digest = sk_hasher_finish (t->hasher);
+    *out_digest = digest;
+  else
+    g_free (digest);
   return resp;
 }
 
@@ -726,6 +782,8 @@ typedef struct {
   Transfer t;
   SkHttpDownloadJob *job;
   gint64 not_before; /* monotonic time of the next try */
+  gboolean over;     /* its last try has ended, with @code */
+  CURLcode code;
 } MultiItem;
 
 static void
@@ -758,7 +816,12 @@ multi_collect (CURLM *multi, GQueue *waiting, guint *active)
           g_queue_push_tail (waiting, item);
         }
       else
-        multi_item_done (item, code);
+        {
+          /* Settled once all are over: waiting here for its hashing to
+           * catch up would stall the other downloads. */
+          item->over = TRUE;
+          item->code = code;
+        }
     }
 }
 
@@ -813,6 +876,8 @@ sk_http_download_many (SkHttp *http, SkHttpDownloadJob *jobs, guint n_jobs, guin
     }
   for (guint i = 0; i < n_jobs; i++)
     {
+      if (items[i].over)
+        multi_item_done (&items[i], items[i].code);
       if (items[i].t.curl)
         curl_easy_cleanup (items[i].t.curl);
       transfer_clear (&items[i].t);

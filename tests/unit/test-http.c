@@ -191,7 +191,7 @@ test_status_error_message (void)
 typedef struct {
   int fd;
   guint16 port;
-  GPtrArray *responses; /* char *, raw HTTP answers, one per connection */
+  GPtrArray *responses; /* GBytes, raw HTTP answers, one per connection */
   GPtrArray *requests;  /* char *, request heads as received */
   GThread *thread;
 } Server;
@@ -227,8 +227,8 @@ server_thread (gpointer data)
       if (c < 0)
         break;
       g_ptr_array_add (s->requests, read_request_head (c));
-      const char *answer = s->responses->pdata[i];
-      gsize len = strlen (answer);
+      gsize len;
+      const char *answer = g_bytes_get_data (s->responses->pdata[i], &len);
       for (gsize off = 0; off < len;)
         {
           ssize_t n = write (c, answer + off, len - off);
@@ -254,17 +254,27 @@ server_new (void)
   g_assert_cmpint (getsockname (s->fd, (struct sockaddr *) &addr, &alen), ==, 0);
   s->port = ntohs (addr.sin_port);
   g_assert_cmpint (listen (s->fd, 8), ==, 0);
-  s->responses = g_ptr_array_new_with_free_func (g_free);
+  s->responses = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   s->requests = g_ptr_array_new_with_free_func (g_free);
   return s;
 }
 
 /* Queues an answer with "Connection: close" and a Content-Length. */
 static void
+server_add_bytes (Server *s, const char *status_and_headers, const void *body, gsize len)
+{
+  g_autofree char *head = g_strdup_printf ("HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
+                                           status_and_headers, len);
+  GByteArray *answer = g_byte_array_new ();
+  g_byte_array_append (answer, (const guint8 *) head, strlen (head));
+  g_byte_array_append (answer, body, len);
+  g_ptr_array_add (s->responses, g_byte_array_free_to_bytes (answer));
+}
+
+static void
 server_add (Server *s, const char *status_and_headers, const char *body)
 {
-  g_ptr_array_add (s->responses, g_strdup_printf ("HTTP/1.1 %s\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
-                                                  status_and_headers, strlen (body), body));
+  server_add_bytes (s, status_and_headers, body, strlen (body));
 }
 
 static void
@@ -489,6 +499,189 @@ test_download_too_large (void)
   download_case ("200 OK", "hello world, and more", "", 0, 11, NULL, &error, &request);
   g_assert_error (error, SK_ERROR, SK_ERROR_DIGEST_MISMATCH);
   g_assert_nonnull (strstr (error->message, "more than the expected 11 bytes"));
+}
+
+/* ---- large downloads: hashed by a thread reading the file back ---- */
+
+#define MIB (1024 * 1024)
+
+/* 13 MiB and a bit of random data and runs of zeros (which downloads
+ * leave as holes, beyond the file's end until later data arrives), ending
+ * in zeros. */
+static GBytes *
+big_blob (void)
+{
+  gsize len = 13 * MIB + 123;
+  guint8 *data = g_malloc0 (len);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (42);
+  const gsize data_runs[][2] = { { 0, MIB }, { 5 * MIB, 5 * MIB + 4097 }, { 9 * MIB + 17, 12 * MIB } };
+  for (gsize r = 0; r < G_N_ELEMENTS (data_runs); r++)
+    for (gsize i = data_runs[r][0]; i < data_runs[r][1]; i++)
+      data[i] = (guint8) g_rand_int (rand);
+  return g_bytes_new_take (data, len);
+}
+
+static void
+assert_file_is (const char *path, GBytes *want)
+{
+  g_autofree char *got = NULL;
+  gsize got_len = 0;
+  g_assert_true (g_file_get_contents (path, &got, &got_len, NULL));
+  g_assert_cmpuint (got_len, ==, g_bytes_get_size (want));
+  g_assert_true (memcmp (got, g_bytes_get_data (want, NULL), got_len) == 0);
+}
+
+/* Downloads @blob from a server answering @head and @body (the whole
+ * blob when NULL) into a file holding @existing_len bytes of @existing
+ * (repeated), resuming after @resume of them; checks file and digest. */
+static void
+big_download_case (const char *head, GBytes *body, char existing, gsize existing_len, guint64 resume, GBytes *blob)
+{
+  g_autoptr (Server) s = server_new ();
+  gsize len;
+  const void *data = g_bytes_get_data (body ? body : blob, &len);
+  server_add_bytes (s, head, data, len);
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/blobs/sha256:00");
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  int fd = g_file_open_tmp ("skiff-http-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  g_autofree char *fill = g_malloc (existing_len);
+  memset (fill, existing, existing_len);
+  g_assert_cmpint (write (fd, fill, existing_len), ==, (ssize_t) existing_len);
+  SkHttpRequest req = { .url = url };
+  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .resume_from = resume,
+                                 .max_size = g_bytes_get_size (blob) };
+  g_autofree char *digest = NULL;
+  guint64 size = 0;
+  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, fd, &opts, &digest, &size, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_assert_cmpint (resp->status / 100, ==, 2);
+  assert_file_is (path, blob);
+  g_autofree char *want = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
+  g_assert_cmpstr (digest, ==, want);
+  g_assert_cmpuint (size, ==, g_bytes_get_size (blob));
+  g_unlink (path);
+}
+
+static void
+test_download_big_fresh (void)
+{
+  g_autoptr (GBytes) blob = big_blob ();
+  big_download_case ("200 OK", NULL, 0, 0, 0, blob);
+}
+
+static void
+test_download_big_resume (void)
+{
+  g_autoptr (GBytes) blob = big_blob ();
+  /* The file holds the first 6 MiB (within a run of zeros), then stale
+   * bytes to be cut off. */
+  guint64 from = 6 * MIB;
+  g_autoptr (GBytes) rest = g_bytes_new_from_bytes (blob, from, g_bytes_get_size (blob) - from);
+  g_autofree char *head = g_strdup_printf ("206 Partial Content\r\nContent-Range: bytes %" G_GUINT64_FORMAT
+                                           "-%zu/%zu", from, g_bytes_get_size (blob) - 1, g_bytes_get_size (blob));
+  g_autoptr (Server) s = server_new ();
+  server_add_bytes (s, head, g_bytes_get_data (rest, NULL), g_bytes_get_size (rest));
+  server_start (s);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url = server_url (s, "/v2/x/blobs/sha256:00");
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+  int fd = g_file_open_tmp ("skiff-http-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fd, g_bytes_get_data (blob, NULL), from), ==, (ssize_t) from);
+  g_assert_cmpint (write (fd, "stale stale", 11), ==, 11);
+  SkHttpRequest req = { .url = url };
+  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .resume_from = from, .max_size = g_bytes_get_size (blob) };
+  g_autofree char *digest = NULL;
+  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, fd, &opts, &digest, NULL, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_assert_cmpint (resp->status, ==, 206);
+  assert_file_is (path, blob);
+  g_autofree char *want = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
+  g_assert_cmpstr (digest, ==, want);
+  g_unlink (path);
+  server_join (s);
+  g_autofree char *range = g_strdup_printf ("Range: bytes=%" G_GUINT64_FORMAT "-\r\n", from);
+  g_assert_nonnull (strstr (s->requests->pdata[0], range));
+}
+
+/* The server ignores the Range: the download starts over, and the bytes
+ * the file held (wrong ones here) must not count in the digest, whether
+ * the new body overtakes them within the first write or later. */
+static void
+test_download_big_range_ignored (void)
+{
+  g_autoptr (GBytes) blob = big_blob ();
+  big_download_case ("200 OK", NULL, 'X', 512 * 1024, 512 * 1024, blob);
+  big_download_case ("200 OK", NULL, 'X', 3 * MIB, 3 * MIB, blob);
+}
+
+/* A body that differs from the blob gets the body's digest. */
+static void
+test_download_big_corrupt (void)
+{
+  g_autoptr (GBytes) blob = big_blob ();
+  g_autoptr (GByteArray) bad = g_bytes_unref_to_array (g_bytes_ref (blob));
+  bad->data[7 * MIB] ^= 1; /* a zero byte in a run of zeros */
+  g_autoptr (GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&bad));
+  big_download_case ("200 OK", body, 0, 0, 0, body);
+  g_autofree char *good = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
+  g_autofree char *got = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  g_assert_cmpstr (good, !=, got);
+}
+
+/* Two large downloads side by side, each hashed on its own thread. */
+static void
+test_download_many_big (void)
+{
+  g_autoptr (GBytes) blob = big_blob ();
+  g_autoptr (GBytes) other = g_bytes_new_from_bytes (blob, MIB / 2, 9 * MIB);
+  GBytes *blobs[] = { blob, other };
+  /* One server per download: a server answers connections in the
+   * order they come. */
+  g_autoptr (Server) s = server_new ();
+  g_autoptr (Server) s2 = server_new ();
+  server_add_bytes (s, "200 OK", g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
+  server_add_bytes (s2, "200 OK", g_bytes_get_data (other, NULL), g_bytes_get_size (other));
+  server_start (s);
+  server_start (s2);
+  g_autoptr (SkHttp) http = new_http ();
+  g_autofree char *url1 = server_url (s, "/v2/x/blobs/sha256:01");
+  g_autofree char *url2 = server_url (s2, "/v2/x/blobs/sha256:02");
+  SkHttpRequest reqs[] = { { .url = url1 }, { .url = url2 } };
+  SkHttpDownloadOptions opts[2];
+  SkHttpDownloadJob jobs[2] = { 0 };
+  char *paths[2];
+  for (int i = 0; i < 2; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      int fd = g_file_open_tmp ("skiff-http-XXXXXX", &paths[i], &error);
+      g_assert_no_error (error);
+      opts[i] = (SkHttpDownloadOptions) { .alg = SK_DIGEST_SHA256, .max_size = g_bytes_get_size (blobs[i]) };
+      jobs[i] = (SkHttpDownloadJob) { .req = &reqs[i], .fd = fd, .opts = &opts[i] };
+    }
+  sk_http_download_many (http, jobs, 2, 2);
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_no_error (jobs[i].error);
+      g_assert_cmpint (jobs[i].resp->status, ==, 200);
+      assert_file_is (paths[i], blobs[i]);
+      g_autofree char *want = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blobs[i], NULL),
+                                               g_bytes_get_size (blobs[i]));
+      g_assert_cmpstr (jobs[i].digest, ==, want);
+      g_assert_cmpuint (jobs[i].size, ==, g_bytes_get_size (blobs[i]));
+      close (jobs[i].fd);
+      sk_http_response_free (jobs[i].resp);
+      g_free (jobs[i].digest);
+      g_unlink (paths[i]);
+      g_free (paths[i]);
+    }
 }
 
 static void
@@ -821,6 +1014,11 @@ main (int argc, char **argv)
   g_test_add_func ("/http/download/bad-content-range", test_download_bad_content_range);
   g_test_add_func ("/http/download/too-large", test_download_too_large);
   g_test_add_func ("/http/download/error-body-in-memory", test_download_error_body_in_memory);
+  g_test_add_func ("/http/download/big-fresh", test_download_big_fresh);
+  g_test_add_func ("/http/download/big-resume", test_download_big_resume);
+  g_test_add_func ("/http/download/big-range-ignored", test_download_big_range_ignored);
+  g_test_add_func ("/http/download/big-corrupt", test_download_big_corrupt);
+  g_test_add_func ("/http/download/many-big", test_download_many_big);
   g_test_add_func ("/http/cert-dir", test_cert_dir);
   g_test_add_func ("/http/client/pure", test_client_pure);
   g_test_add_func ("/http/client/http-fallback-and-digest-header", test_client_http_fallback_and_digest_header);
