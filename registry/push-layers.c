@@ -169,11 +169,88 @@ push_layer (Plan *p, const SkDescriptor *layer, const SkPushCompression *want, G
   return push_compressed (p, layer, diff_id, size, c, NULL, error);
 }
 
+/* Layers pushed by several threads: each takes the next layer not taken
+ * yet, until all are done or one failed. */
+typedef struct {
+  Plan plan; /* data: the caller's context, forked per thread */
+  const SkManifest *m;
+  const SkPushCompression *want;
+  SkDescriptor **pushed; /* per layer */
+  gint next;
+  GMutex lock;
+  GError *error; /* the first failure */
+} Parallel;
+
+static void
+parallel_fail (Parallel *par, GError *error)
+{
+  g_mutex_lock (&par->lock);
+  if (par->error == NULL)
+    par->error = error;
+  else
+    g_error_free (error);
+  g_mutex_unlock (&par->lock);
+}
+
+static gpointer
+parallel_worker (gpointer data)
+{
+  Parallel *par = data;
+  GError *local = NULL;
+  Plan p = par->plan;
+  p.data = par->plan.target->fork (par->plan.data, &local);
+  if (p.data == NULL)
+    return parallel_fail (par, local), NULL;
+  for (;;)
+    {
+      g_mutex_lock (&par->lock);
+      gboolean failed = par->error != NULL;
+      g_mutex_unlock (&par->lock);
+      gint i = g_atomic_int_add (&par->next, 1);
+      if (failed || i >= (gint) par->m->layers->len)
+        break;
+      const SkDescriptor *layer = par->m->layers->pdata[i];
+      par->pushed[i] = push_layer (&p, layer, par->want, &local);
+      if (par->pushed[i] == NULL)
+        {
+          g_prefix_error (&local, "blob '%s': ", layer->digest);
+          parallel_fail (par, g_steal_pointer (&local));
+          break;
+        }
+    }
+  par->plan.target->unfork (par->plan.data, p.data);
+  return NULL;
+}
+
+static GPtrArray *
+push_layers_parallel (Plan *plan, const SkManifest *m, const SkPushCompression *want, GError **error)
+{
+  guint n = m->layers->len;
+  Parallel par = { .plan = *plan, .m = m, .want = want, .pushed = g_new0 (SkDescriptor *, n) };
+  g_mutex_init (&par.lock);
+  guint n_threads = MIN (n, (guint) SK_PUSH_PARALLEL);
+  g_autofree GThread **threads = g_new0 (GThread *, n_threads);
+  for (guint i = 0; i < n_threads; i++)
+    threads[i] = g_thread_new ("skiff-push", parallel_worker, &par);
+  for (guint i = 0; i < n_threads; i++)
+    g_thread_join (threads[i]);
+  g_mutex_clear (&par.lock);
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_descriptor_free);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (out, par.pushed[i]);
+  g_free (par.pushed);
+  if (par.error)
+    return g_propagate_error (error, par.error), NULL;
+  return g_steal_pointer (&out);
+}
+
 GPtrArray *
 sk_push_layers (SkStore *store, GPtrArray *blobs, const SkManifest *m, const SkPushCompression *want,
                 const SkPushTarget *target, gpointer data, GError **error)
 {
   Plan p = { .store = store, .blobs = blobs, .target = target, .data = data };
+  if (target->fork && m->layers->len > 1)
+    return push_layers_parallel (&p, m, want, error);
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) sk_descriptor_free);
   for (guint i = 0; i < m->layers->len; i++)
     {

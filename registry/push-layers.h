@@ -36,7 +36,16 @@ typedef struct {
   /* Uploads @desc: @desc->size bytes of @fd from offset 0 (and counts and
    * reports it). */
   gboolean (*upload) (gpointer data, const SkDescriptor *desc, int fd, GError **error);
+  /* Optional: a context for another thread pushing other layers at the
+   * same time (its own connection), given back to @unfork when done.
+   * Without them layers go one after the other. */
+  gpointer (*fork) (gpointer data, GError **error);
+  void (*unfork) (gpointer data, gpointer forked);
 } SkPushTarget;
+
+/* Layers pushed at once when the target can fork: a registry spends more
+ * CPU receiving a blob than skiff spends sending it, one core per upload. */
+#define SK_PUSH_PARALLEL 3
 
 typedef struct {
   gboolean set;            /* FALSE: each layer as the manifest has it */
@@ -44,7 +53,10 @@ typedef struct {
 } SkPushCompression;
 
 /* Makes sure @target has every layer of @m (an image of @store with the
- * blobs @blobs) and returns the layer descriptors as pushed. */
+ * blobs @blobs) and returns the layer descriptors as pushed.  With a
+ * target that forks, up to SK_PUSH_PARALLEL layers go at once; the
+ * target's callbacks then run on several threads (each with its own
+ * context) and must serialise what they share. */
 GPtrArray *sk_push_layers (SkStore *store, GPtrArray *blobs, const SkManifest *m, const SkPushCompression *want,
                            const SkPushTarget *target, gpointer data, GError **error);
 

@@ -19,6 +19,7 @@
 typedef struct {
   SkStore *store;
   SkStoreImage *img;
+  const SkReference *dest;
   SkRegistryClient *client;
   const char *domain;
   const char *repo;
@@ -40,22 +41,25 @@ push_clear (Push *p)
   g_clear_pointer (&p->session_digest, g_free);
 }
 
+/* Layers may go up from several threads (sk_push_layers): progress and
+ * counts are reported under this lock. */
+G_LOCK_DEFINE_STATIC (report);
+
 static void
 emit_from (const Push *p, SkPushEventKind kind, const char *digest, guint64 total, const char *from)
 {
   if (p->opts->progress == NULL)
     return;
   SkPushEvent ev = { .kind = kind, .digest = digest, .total = total, .from = from };
+  G_LOCK (report);
   p->opts->progress (&ev, p->opts->progress_data);
+  G_UNLOCK (report);
 }
 
 static void
 emit (const Push *p, SkPushEventKind kind, const char *digest, guint64 total)
 {
-  if (p->opts->progress == NULL)
-    return;
-  SkPushEvent ev = { .kind = kind, .digest = digest, .total = total };
-  p->opts->progress (&ev, p->opts->progress_data);
+  emit_from (p, kind, digest, total, NULL);
 }
 
 const SkStoreBlob *
@@ -362,8 +366,10 @@ try_mount (Push *p, const char *digest, const char *from, gboolean *out_mounted,
 static void
 count (Push *p, guint *n, guint64 *bytes, guint64 size)
 {
+  G_LOCK (report);
   (*n)++;
   *bytes += size;
+  G_UNLOCK (report);
 }
 
 /* *@out_present when the registry has @desc (HEAD) or mounted it from
@@ -460,7 +466,35 @@ target_upload (gpointer data, const SkDescriptor *desc, int fd, GError **error)
   return upload_blob (data, desc, &body, error);
 }
 
-static const SkPushTarget registry_target = { .present = target_present, .upload = target_upload };
+/* Another thread's context: the same push over a connection of its own. */
+static gpointer
+target_fork (gpointer data, GError **error)
+{
+  Push *parent = data;
+  g_autofree Push *p = g_new (Push, 1);
+  *p = *parent;
+  p->session = NULL;
+  p->session_digest = NULL;
+  p->client = open_client (parent->dest, parent->opts, error);
+  if (p->client == NULL)
+    return NULL;
+  p->base = sk_registry_client_base (p->client, error);
+  if (p->base == NULL)
+    return sk_registry_client_free (p->client), NULL;
+  return g_steal_pointer (&p);
+}
+
+static void
+target_unfork (gpointer data, gpointer forked)
+{
+  Push *p = forked;
+  push_clear (p);
+  sk_registry_client_free (p->client);
+  g_free (p);
+}
+
+static const SkPushTarget registry_target = { .present = target_present, .upload = target_upload,
+                                              .fork = target_fork, .unfork = target_unfork };
 
 /* Remembers that the destination now holds every blob of @m. */
 static void
@@ -513,7 +547,7 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   g_autoptr (SkRegistryClient) client = open_client (dest, opts, error);
   if (client == NULL)
     return FALSE;
-  Push p = { .store = store, .img = img, .client = client, .domain = dest->domain, .repo = dest->path,
+  Push p = { .store = store, .img = img, .dest = dest, .client = client, .domain = dest->domain, .repo = dest->path,
              .blobs = blobs, .config = img->config, .opts = opts, .stats = stats ? stats : &local_stats,
              .chunk_size = opts->chunk_size ? opts->chunk_size : SK_PUSH_DEFAULT_CHUNK_SIZE };
   p.base = sk_registry_client_base (client, error);

@@ -54,4 +54,23 @@ is "$OUT" "one two " "the pulled 3-layer image has both layers' files"
 check "rm -f g" s2 rm -f g
 run s2 fsck
 is "$RC" 0 "fsck of the pulling store is clean"
+
+# Layers go up side by side: the grandchild (3 disk layers, kernel and
+# initrd) to an empty registry, through a proxy holding every upload's
+# closing PUT for a second; at least two of those PUTs overlap in time.
+check "a second, empty registry starts" registry_start || abort "no second registry"
+check "a proxy in front of it starts" proxy_start "$REGISTRY_URL" || abort "no proxy"
+proxy_rules '{"method":"PUT","path":"/blobs/uploads/","action":"delay","ms":1000}'
+run skiff push --tls-verify=false grandchild "$PROXY_ADDR/par/vm:grandchild"
+is "$RC" 0 "push of the grandchild to an empty registry succeeds"
+like "$ERR" "6 blobs uploaded" "its five layers and config are uploaded"
+most=$(proxy_requests "$PROXY_LOG" method=PUT path~/blobs/uploads/ | python3 -c '
+import json, sys
+spans = [(e["t0"], e["t1"]) for e in map(json.loads, sys.stdin)]
+print(max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans) if spans else 0)')
+[ "$most" -ge 2 ] && ok "layer uploads overlap ($most at once)" || not_ok "layer uploads overlap" "at most $most at once"
+run skopeo inspect --raw --tls-verify=false "docker://$REGISTRY_ADDR/par/vm:grandchild"
+is "$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" \
+	"$(skiff inspect grandchild | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Digest"][7:])')" \
+	"the registry holds the grandchild's manifest byte for byte"
 done_testing
