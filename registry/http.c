@@ -723,6 +723,7 @@ download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, 
         }
     }
   t->offset = opts->resume_from;
+  t->synced = opts->file_offset + opts->resume_from;
   /* Where this download starts: a caller following the file sees it go
    * back when it starts over. */
   if (opts->progress)
