@@ -532,10 +532,11 @@ assert_file_is (const char *path, GBytes *want)
 }
 
 /* Downloads @blob from a server answering @head and @body (the whole
- * blob when NULL) into a file holding @existing_len bytes of @existing
- * (repeated), resuming after @resume of them; checks file and digest. */
-static void
-big_download_case (const char *head, GBytes *body, char existing, gsize existing_len, guint64 resume, GBytes *blob)
+ * blob when NULL) into a file holding @existing (may be NULL), resuming
+ * after @resume of its bytes; checks file, digest and size.  Returns the
+ * request the server got; *@out_status the answer's status. */
+static char *
+big_download_case (const char *head, GBytes *body, GBytes *existing, guint64 resume, GBytes *blob, long *out_status)
 {
   g_autoptr (Server) s = server_new ();
   gsize len;
@@ -548,12 +549,9 @@ big_download_case (const char *head, GBytes *body, char existing, gsize existing
   g_autoptr (GError) error = NULL;
   int fd = g_file_open_tmp ("skiff-http-XXXXXX", &path, &error);
   g_assert_no_error (error);
+  gsize existing_len = existing ? g_bytes_get_size (existing) : 0;
   if (existing_len > 0)
-    {
-      g_autofree char *fill = g_malloc (existing_len);
-      memset (fill, existing, existing_len);
-      g_assert_cmpint (write (fd, fill, existing_len), ==, (ssize_t) existing_len);
-    }
+    g_assert_cmpint (write (fd, g_bytes_get_data (existing, NULL), existing_len), ==, (ssize_t) existing_len);
   SkHttpRequest req = { .url = url };
   SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .resume_from = resume,
                                  .max_size = g_bytes_get_size (blob) };
@@ -563,18 +561,31 @@ big_download_case (const char *head, GBytes *body, char existing, gsize existing
   close (fd);
   g_assert_no_error (error);
   g_assert_cmpint (resp->status / 100, ==, 2);
+  if (out_status)
+    *out_status = resp->status;
   assert_file_is (path, blob);
   g_autofree char *want = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
   g_assert_cmpstr (digest, ==, want);
   g_assert_cmpuint (size, ==, g_bytes_get_size (blob));
   g_unlink (path);
+  server_join (s);
+  return g_strdup (s->requests->len ? s->requests->pdata[0] : "");
+}
+
+/* @len bytes of @c. */
+static GBytes *
+filled (char c, gsize len)
+{
+  char *data = g_malloc (len);
+  memset (data, c, len);
+  return g_bytes_new_take (data, len);
 }
 
 static void
 test_download_big_fresh (void)
 {
   g_autoptr (GBytes) blob = big_blob ();
-  big_download_case ("200 OK", NULL, 0, 0, 0, blob);
+  g_free (big_download_case ("200 OK", NULL, NULL, 0, blob, NULL));
 }
 
 static void
@@ -584,34 +595,18 @@ test_download_big_resume (void)
   /* The file holds the first 6 MiB (within a run of zeros), then stale
    * bytes to be cut off. */
   guint64 from = 6 * MIB;
+  g_autoptr (GByteArray) existing = g_byte_array_new ();
+  g_byte_array_append (existing, g_bytes_get_data (blob, NULL), from);
+  g_byte_array_append (existing, (const guint8 *) "stale stale", 11);
+  g_autoptr (GBytes) existing_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&existing));
   g_autoptr (GBytes) rest = g_bytes_new_from_bytes (blob, from, g_bytes_get_size (blob) - from);
   g_autofree char *head = g_strdup_printf ("206 Partial Content\r\nContent-Range: bytes %" G_GUINT64_FORMAT
                                            "-%zu/%zu", from, g_bytes_get_size (blob) - 1, g_bytes_get_size (blob));
-  g_autoptr (Server) s = server_new ();
-  server_add_bytes (s, head, g_bytes_get_data (rest, NULL), g_bytes_get_size (rest));
-  server_start (s);
-  g_autoptr (SkHttp) http = new_http ();
-  g_autofree char *url = server_url (s, "/v2/x/blobs/sha256:00");
-  g_autofree char *path = NULL;
-  g_autoptr (GError) error = NULL;
-  int fd = g_file_open_tmp ("skiff-http-XXXXXX", &path, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (write (fd, g_bytes_get_data (blob, NULL), from), ==, (ssize_t) from);
-  g_assert_cmpint (write (fd, "stale stale", 11), ==, 11);
-  SkHttpRequest req = { .url = url };
-  SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .resume_from = from, .max_size = g_bytes_get_size (blob) };
-  g_autofree char *digest = NULL;
-  g_autoptr (SkHttpResponse) resp = sk_http_download (http, &req, fd, &opts, &digest, NULL, &error);
-  close (fd);
-  g_assert_no_error (error);
-  g_assert_cmpint (resp->status, ==, 206);
-  assert_file_is (path, blob);
-  g_autofree char *want = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
-  g_assert_cmpstr (digest, ==, want);
-  g_unlink (path);
-  server_join (s);
+  long status = 0;
+  g_autofree char *request = big_download_case (head, rest, existing_bytes, from, blob, &status);
+  g_assert_cmpint (status, ==, 206);
   g_autofree char *range = g_strdup_printf ("Range: bytes=%" G_GUINT64_FORMAT "-\r\n", from);
-  g_assert_nonnull (strstr (s->requests->pdata[0], range));
+  g_assert_nonnull (strstr (request, range));
 }
 
 /* The server ignores the Range: the download starts over, and the bytes
@@ -621,8 +616,10 @@ static void
 test_download_big_range_ignored (void)
 {
   g_autoptr (GBytes) blob = big_blob ();
-  big_download_case ("200 OK", NULL, 'X', 512 * 1024, 512 * 1024, blob);
-  big_download_case ("200 OK", NULL, 'X', 3 * MIB, 3 * MIB, blob);
+  g_autoptr (GBytes) some = filled ('X', 512 * 1024);
+  g_autoptr (GBytes) more = filled ('X', 3 * MIB);
+  g_free (big_download_case ("200 OK", NULL, some, 512 * 1024, blob, NULL));
+  g_free (big_download_case ("200 OK", NULL, more, 3 * MIB, blob, NULL));
 }
 
 /* A body that differs from the blob gets the body's digest. */
@@ -633,7 +630,7 @@ test_download_big_corrupt (void)
   g_autoptr (GByteArray) bad = g_bytes_unref_to_array (g_bytes_ref (blob));
   bad->data[7 * MIB] ^= 1; /* a zero byte in a run of zeros */
   g_autoptr (GBytes) body = g_byte_array_free_to_bytes (g_steal_pointer (&bad));
-  big_download_case ("200 OK", body, 0, 0, 0, body);
+  g_free (big_download_case ("200 OK", body, NULL, 0, body, NULL));
   g_autofree char *good = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
   g_autofree char *got = sk_digest_bytes (SK_DIGEST_SHA256, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
   g_assert_cmpstr (good, !=, got);
