@@ -301,6 +301,20 @@ skiff() {
 	"$SKIFF" --root "$TMP/root" "$@"
 }
 
+# qemu_img_create_encrypted ARGS...: `qemu-img create ARGS`, for images
+# with LUKS encryption.  qemu times its PBKDF by the thread's CPU time and
+# gives up ("Unable to get accurate CPU usage") when a round measures 0 ms,
+# which a loaded machine sometimes reports; a new try measures again.
+qemu_img_create_encrypted() {
+	local try
+	for try in 1 2 3 4 5; do
+		qemu-img create "$@" 2>"$TMP/qemu-img.err" && return 0
+		grep -q 'accurate CPU usage' "$TMP/qemu-img.err" || break
+	done
+	cat "$TMP/qemu-img.err" >&2
+	return 1
+}
+
 # ---------------------------------------------------------------- servers
 
 # Prints a TCP port on 127.0.0.1 that was free a moment ago.  The kernel

@@ -101,7 +101,7 @@ qemu-img create -q -f qcow2 -u -b 'nbd://127.0.0.1:1/x' -F raw "$TMP/nbd.qcow2" 
 hostile "protocol backing file" "backing file" "$TMP/nbd.qcow2"
 qemu-img create -q -f qcow2 -u -b "$hex.qcow2" -F qcow2 "$TMP/child.qcow2" 64M
 hostile "a backing file where a base layer is expected" "backing file" "$TMP/child.qcow2"
-qemu-img create -q -f qcow2 --object secret,id=s0,data=pw -o encrypt.format=luks,encrypt.key-secret=s0 "$TMP/enc.qcow2" 64M
+qemu_img_create_encrypted -q -f qcow2 --object secret,id=s0,data=pw -o encrypt.format=luks,encrypt.key-secret=s0 "$TMP/enc.qcow2" 64M
 hostile "encrypted qcow2" "encrypt" "$TMP/enc.qcow2"
 qemu-img create -q -f qcow2 -o data_file="$TMP/data.raw" "$TMP/ext.qcow2" 64M
 hostile "external data file" "data file" "$TMP/ext.qcow2"
@@ -112,7 +112,7 @@ printf 'QFI\xfb\x00\x00\x00\x03' >"$TMP/trunc.qcow2"
 hostile "truncated header" "invalid disk" "$TMP/trunc.qcow2"
 printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType="monolithicFlat"\nRW 8 FLAT "/etc/passwd" 0\n' >"$TMP/evil.vmdk"
 hostile "vmdk descriptor pointing at /etc/passwd" "/etc/passwd" "$TMP/evil.vmdk"
-qemu-img create -q -f luks --object secret,id=s0,data=pw -o key-secret=s0 "$TMP/disk.luks" 16M
+qemu_img_create_encrypted -q -f luks --object secret,id=s0,data=pw -o key-secret=s0 "$TMP/disk.luks" 16M
 hostile "luks disk" "invalid disk" "$TMP/disk.luks"
 fail_clearly "a missing file" 1 "hostile-missing" skiff import "$TMP/hostile-missing" x
 [ ! -e /etc/passwd.qcow2 ] && ok "nothing written outside the store" || not_ok "nothing written outside"
