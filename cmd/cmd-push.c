@@ -21,7 +21,7 @@ static GOptionEntry entries[] = {
   { "chunk-size", 0, 0, G_OPTION_ARG_STRING, &opt_chunk_size,
     "Registries: upload blobs larger than SIZE in PATCH requests of SIZE bytes (default 64m)", "SIZE" },
   { "compression", 0, 0, G_OPTION_ARG_STRING, &opt_compression,
-    "Send disk layers as zstd, gzip or none (default: as the image has them)", "FORMAT" },
+    "Send disk layers as zstd, gzip or none (default: zstd, or as pulled when compressed)", "FORMAT" },
   { "all", 0, 0, G_OPTION_ARG_NONE, &opt_all,
     "For a manifest list: push its images too (always done: an index goes with its images)", NULL },
   { NULL },
@@ -155,12 +155,13 @@ sk_cmd_push (int argc, char **argv, GError **error)
                     "Send a stored image to a registry or an S3 bucket (s3://BUCKET/PATH:TAG)\n"
                     "and print the pushed manifest's digest.  Blobs already there are not\n"
                     "uploaded again; large blobs go to S3 as multipart uploads that a re-run\n"
-                    "resumes.  Disk layers are stored uncompressed; --compression zstd|gzip\n"
-                    "sends them compressed, the same layer always as the same bytes (the\n"
-                    "result is remembered, so a repeated push compresses and uploads\n"
-                    "nothing).  An image pulled with compressed layers goes as pulled when\n"
-                    "the destination has those blobs, else compressed again; a push that\n"
-                    "changes how layers are compressed changes the manifest's digest.\n"
+                    "resumes.  Disk layers are stored uncompressed and sent compressed with\n"
+                    "zstd (--compression gzip|none to choose), the same layer always as the\n"
+                    "same bytes (the result is remembered, so a repeated push compresses and\n"
+                    "uploads nothing).  An image pulled with compressed layers goes as\n"
+                    "pulled when the destination has those blobs, else compressed again.\n"
+                    "The pushed manifest names the compressed blobs, so its digest differs\n"
+                    "from the stored image's unless every layer goes as the image has it.\n"
                     "A manifest list (skiff manifest) goes to a registry as an OCI image\n"
                     "index, after each of its images by digest.",
                     FALSE, argc, argv, error);

@@ -47,8 +47,14 @@ typedef struct {
  * CPU receiving a blob than skiff spends sending it, one core per upload. */
 #define SK_PUSH_PARALLEL 3
 
+/* How a disk layer stored uncompressed goes out unless told otherwise: as
+ * docker, podman and tart do, a push compresses (a VM disk is mostly
+ * zeros and file-system slack, and the registry then stores and hashes
+ * less). */
+#define SK_PUSH_DEFAULT_COMPRESSION SK_COMPRESSION_ZSTD
+
 typedef struct {
-  gboolean set;            /* FALSE: each layer as the manifest has it */
+  gboolean set; /* FALSE: compressed layers as the manifest has them, uncompressed ones as SK_PUSH_DEFAULT_COMPRESSION */
   SkCompression compression;
 } SkPushCompression;
 

@@ -52,7 +52,7 @@ typedef struct {
   const char *cert_dir;
   const char *authfile;
   guint64 chunk_size;      /* 0: SK_PUSH_DEFAULT_CHUNK_SIZE */
-  gboolean compression_set; /* FALSE: layers as the manifest has them */
+  gboolean compression_set; /* FALSE: see SkPushCompression */
   SkCompression compression; /* when compression_set */
   SkPushProgress progress; /* may be NULL */
   gpointer progress_data;

@@ -34,7 +34,7 @@ check "second proxy (another host) starts" proxy_start "$REGISTRY_URL" || abort 
 P2_ADDR=$PROXY_ADDR P2_URL=$PROXY_URL P2_LOG=$PROXY_LOG P2_CONTROL=$PROXY_CONTROL
 PROXY_CONTROL=$P1_CONTROL PROXY_LOG=$P1_LOG
 
-run skiff push --tls-verify=false --chunk-size 64k localhost/up/one:1 "$P1_ADDR/up/chunked:1"
+run skiff push --compression none --tls-verify=false --chunk-size 64k localhost/up/one:1 "$P1_ADDR/up/chunked:1"
 is "$RC" 0 "push with --chunk-size 64k succeeds" || diag "$ERR"
 is "$OUT" "$DIGEST" "the manifest keeps its digest"
 note "layer of $LAYER_SIZE bytes, $PATCHES chunks of $CHUNK"
@@ -64,7 +64,7 @@ check "skopeo copies the chunked upload to an oci layout" \
 proxy_rules '{"method":"PATCH","times":1,"action":"delay","ms":0}' \
 	"{\"method\":\"PATCH\",\"times\":1,\"action\":\"location\",\"origin\":\"$P2_URL\"}"
 forget_mounts
-run skiff push --tls-verify=false --chunk-size 64k localhost/up/one:1 "$P1_ADDR/up/moved:1"
+run skiff push --compression none --tls-verify=false --chunk-size 64k localhost/up/one:1 "$P1_ADDR/up/moved:1"
 is "$RC" 0 "push follows a Location to another host" || diag "$ERR"
 is "$(proxy_count "$P1_LOG" method=PATCH)" 2 "two PATCHes went to the first Location's host"
 is "$(proxy_count "$P2_LOG" method=PATCH)" $((PATCHES - 2)) "the other PATCHes followed the newest Location"
@@ -89,7 +89,7 @@ sed "s/$REGISTRY_ADDR/$P1_ADDR/" "$TMP/auth.json" >"$TMP/auth-proxy.json"
 proxy_rules "{\"method\":\"POST\",\"action\":\"location\",\"origin\":\"$P2_URL\"}"
 forget_mounts
 fail_clearly "a token registry's upload moved to another host fails" 1 "$P2_URL" \
-	skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
+	skiff push --compression none --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
 	"$P1_ADDR/up/leak:1"
 like "$ERR" "401" "the other host's 401 is reported"
 [ "$(proxy_count "$P2_LOG")" -ge 1 ] && ok "the upload went to the other host" || not_ok "the upload went to the other host"
@@ -97,7 +97,7 @@ is "$(proxy_count "$P2_LOG" auth=true)" 0 "the token stayed with the registry"
 check "no tag after the refused upload" tag_absent up/leak:1
 proxy_rules
 forget_mounts
-run skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
+run skiff push --compression none --tls-verify=false --authfile "$TMP/auth-proxy.json" --chunk-size 64k localhost/up/one:1 \
 	"$P1_ADDR/up/tok:1"
 is "$RC" 0 "chunked push through the token registry" || diag "$ERR"
 [ "$(proxy_count "$P1_LOG" method=PATCH status=202)" -ge "$PATCHES" ] && ok "its chunks were accepted" ||
@@ -112,7 +112,7 @@ lie() { # DESC EXPECTED-STDERR RULE...
 	: >"$P1_LOG"
 	proxy_rules "$@"
 	forget_mounts
-	fail_clearly "$desc" 1 "$want" skiff push --tls-verify=false --authfile "$TMP/auth-proxy.json" \
+	fail_clearly "$desc" 1 "$want" skiff push --compression none --tls-verify=false --authfile "$TMP/auth-proxy.json" \
 		--chunk-size 64k localhost/up/one:1 "$P1_ADDR/$repo:1"
 	note "$ERR"
 	proxy_rules

@@ -22,7 +22,7 @@ LAYER=$(skiff inspect localhost/mount/one:1 | python3 -c 'import json,sys; print
 check "token registry starts" registry_start_token alice s3cret || abort "no token registry"
 check "proxy starts" proxy_start "$REGISTRY_URL" || abort "no proxy"
 printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$PROXY_ADDR" "$(printf 'alice:s3cret' | base64)" >"$TMP/auth.json"
-push() { run skiff push --tls-verify=false --authfile "$TMP/auth.json" "$@"; }
+push() { run skiff push --compression none --tls-verify=false --authfile "$TMP/auth.json" "$@"; }
 
 push localhost/mount/one:1 "$PROXY_ADDR/team-a/vm:1"
 is "$RC" 0 "push to repository A" || diag "$ERR"
@@ -50,7 +50,7 @@ ROOT2=$TMP/root2
 skiff2() { "$SKIFF" --root "$ROOT2" "$@"; }
 check "a second store pulls from A" skiff2 pull -q --tls-verify=false --authfile "$TMP/auth.json" "$PROXY_ADDR/team-a/vm:1"
 : >"$PROXY_LOG"
-run skiff2 push --tls-verify=false --authfile "$TMP/auth.json" "$PROXY_ADDR/team-a/vm:1" "$PROXY_ADDR/team-c/vm:1"
+run skiff2 push --compression none --tls-verify=false --authfile "$TMP/auth.json" "$PROXY_ADDR/team-a/vm:1" "$PROXY_ADDR/team-c/vm:1"
 is "$RC" 0 "the pulled image pushes to repository C" || diag "$ERR"
 like "$ERR" "2 mounted from other repositories" "its blobs are mounted from where it was pulled"
 is "$(uploaded_bytes)" 0 "no blob byte was uploaded to C"
@@ -80,7 +80,7 @@ is "$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" "${DIGEST#sha256:}" "D ho
 : >"$PROXY_LOG"
 proxy_rules "{\"method\":\"POST\",\"path\":\"mount=\",\"action\":\"digest\",\"value\":\"sha256:$(printf 'f%.0s' {1..64})\"}"
 fail_clearly "a mount answered with another digest fails" 1 "the registry mounted 'sha256:ffff" \
-	skiff push --tls-verify=false --authfile "$TMP/auth.json" localhost/mount/one:1 "$PROXY_ADDR/team-e/vm:1"
+	skiff push --compression none --tls-verify=false --authfile "$TMP/auth.json" localhost/mount/one:1 "$PROXY_ADDR/team-e/vm:1"
 proxy_rules
 run skopeo inspect --raw --tls-verify=false --creds alice:s3cret "docker://$REGISTRY_ADDR/team-e/vm:1"
 isnt "$RC" 0 "no manifest in E after the lie"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # push --compression zstd|gzip|none against the real docker-registry (a
 # lying proxy in front only counts bytes): layers go compressed with the
-# +zstd/+gzip media types and their diff-id and size annotations; the same
+# +zstd/+gzip media types (zstd when no --compression is given) and their diff-id and size annotations; the same
 # layer always gives the same blob, so a second push uploads nothing and a
 # push elsewhere (even with the blob cache gone) gives the same manifest;
 # skopeo copies the result with its digest; a fresh store pulls it and the
@@ -58,6 +58,12 @@ is "$RC" 0 "a second zstd push succeeds"
 is "$OUT" "$ZSTD" "the second push gives the same manifest"
 is "$(uploaded)" 0 "the second push uploads no byte"
 like "$ERR" "0 blobs uploaded" "and says so"
+
+: >"$PROXY_LOG"
+run skiff push -q --tls-verify=false localhost/tiny:1 "$R/c/tiny:default"
+is "$RC" 0 "a push without --compression succeeds" || diag "$ERR"
+is "$OUT" "$ZSTD" "it sends the layer as zstd by default (the manifest of --compression zstd)"
+is "$(uploaded)" 0 "so it uploads nothing the zstd push sent"
 
 rm -rf "$TMP/root/registry-cache"
 : >"$PROXY_LOG"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Multi-architecture images: `skiff manifest create/add/remove/inspect/push/rm`
-# and `skiff push --all` of a list of the tiny guest (amd64) and an arm64
+# and `skiff push --compression none --all` of a list of the tiny guest (amd64) and an arm64
 # image, against the real docker-registry and skopeo: the registry gets an
 # OCI index whose entries carry the platforms; skopeo copies it whole with
 # its digest; a fresh store pulls the host's image (and boots it) or, with
@@ -58,7 +58,7 @@ fail_clearly "a foreign image does not run here" 125 "image 'localhost/tiny:arm6
 is "$(skiff ps -a -q | wc -l)" 0 "no VM was left behind"
 
 # ---------------------------------------------------------------- push
-run skiff manifest push --tls-verify=false localhost/tiny:multi "$R/multi/tiny:1"
+run skiff manifest push --compression none --tls-verify=false localhost/tiny:multi "$R/multi/tiny:1"
 is "$RC" 0 "manifest push succeeds" || diag "$ERR"
 INDEX=$OUT
 run skopeo inspect --raw --tls-verify=false "docker://$R/multi/tiny:1"
@@ -73,7 +73,7 @@ done
 run skiff manifest inspect --tls-verify=false "$R/multi/tiny:1"
 is "$(printf '%s' "$OUT" | platforms)" "$(printf 'linux/amd64=%s linux/arm64=%s' "$AMD" "$ARM")" \
 	"manifest inspect reads the index from the registry"
-run skiff push -q --all --tls-verify=false localhost/tiny:multi "$R/multi/again:1"
+run skiff push --compression none -q --all --tls-verify=false localhost/tiny:multi "$R/multi/again:1"
 is "$RC" 0 "push --all of the list succeeds" || diag "$ERR"
 is "$OUT" "$INDEX" "with the same index digest"
 check "skopeo copy --all copies the index and its images" skopeo copy -q --all --src-tls-verify=false \
@@ -112,7 +112,7 @@ fail_clearly "remove of an image the list lacks" 1 "has no image '$ARM'" \
 	skiff manifest remove localhost/tiny:multi "$ARM"
 check "manifest rm" skiff manifest rm localhost/tiny:multi
 fail_clearly "the list is gone" 1 "manifest list 'localhost/tiny:multi' not found" \
-	skiff manifest push --tls-verify=false localhost/tiny:multi "$R/multi/gone:1"
+	skiff manifest push --compression none --tls-verify=false localhost/tiny:multi "$R/multi/gone:1"
 check "its images stay" skiff inspect localhost/tiny:amd64
 fail_clearly "manifest without a subcommand" 2 "manifest: expected a subcommand" skiff manifest
 run skiff fsck

@@ -20,11 +20,11 @@ gen() { # gen PARENT CHILD WORD
 check "make child from tiny" gen tiny child one
 check "make grandchild from child" gen child grandchild two
 
-run skiff push --tls-verify=false tiny "$R/vm:base"
+run skiff push --compression none --tls-verify=false tiny "$R/vm:base"
 like "$ERR" "4 blobs uploaded" "the base pushes its layer, kernel, initrd and config"
 layer_size() { skiff inspect "$1" | python3 -c 'import json,sys; m=json.load(sys.stdin)[0]["Manifest"]; print([l["size"] for l in m["layers"] if "disk" in l["mediaType"]][-1])'; }
 config_size() { skiff inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Manifest"]["config"]["size"])'; }
-run skiff push --tls-verify=false child "$R/vm:child"
+run skiff push --compression none --tls-verify=false child "$R/vm:child"
 is "$RC" 0 "push of the child succeeds"
 like "$ERR" "2 blobs uploaded .*, 3 already there" "the child uploads only its new layer and its config (the base layer, kernel and initrd are there)"
 want=$(($(layer_size child) + $(config_size child)))
@@ -35,7 +35,7 @@ python3 -c 'import sys; g,w=map(int,sys.argv[1:]); sys.exit(0 if abs(g-w) <= max
 run skopeo inspect --raw --tls-verify=false "docker://$R/vm:child"
 is "$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" "$(skiff inspect child | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Digest"][7:])')" \
 	"the registry holds the child's manifest byte for byte"
-run skiff push --tls-verify=false grandchild "$R/vm:grandchild"
+run skiff push --compression none --tls-verify=false grandchild "$R/vm:grandchild"
 like "$ERR" "2 blobs uploaded .*, 4 already there" "the grandchild uploads only its layer and config"
 
 # A fresh store pulls the child, then the grandchild (only the new layer).
@@ -61,7 +61,7 @@ is "$RC" 0 "fsck of the pulling store is clean"
 check "a second, empty registry starts" registry_start || abort "no second registry"
 check "a proxy in front of it starts" proxy_start "$REGISTRY_URL" || abort "no proxy"
 proxy_rules '{"method":"PUT","path":"/blobs/uploads/","action":"delay","ms":1000}'
-run skiff push --tls-verify=false grandchild "$PROXY_ADDR/par/vm:grandchild"
+run skiff push --compression none --tls-verify=false grandchild "$PROXY_ADDR/par/vm:grandchild"
 is "$RC" 0 "push of the grandchild to an empty registry succeeds"
 like "$ERR" "6 blobs uploaded" "its five layers and config are uploaded"
 most=$(proxy_requests "$PROXY_LOG" method=PUT path~/blobs/uploads/ | python3 -c '
