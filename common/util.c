@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +84,53 @@ sk_write_all (int fd, const void *data, gsize len)
       len -= n;
     }
   return TRUE;
+}
+
+static gboolean
+pwrite_all (int fd, const char *data, gsize len, guint64 offset)
+{
+  while (len > 0)
+    {
+      ssize_t n = pwrite (fd, data, len, offset);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      data += n;
+      len -= n;
+      offset += n;
+    }
+  return TRUE;
+}
+
+static gboolean
+is_zero (const char *data, gsize len)
+{
+  static const char zeros[SK_SPARSE_BLOCK];
+  return memcmp (data, zeros, len) == 0;
+}
+
+gboolean
+sk_pwrite_sparse (int fd, const void *buf, gsize len, guint64 offset)
+{
+  const char *data = buf;
+  gsize start = 0; /* of the bytes not written yet */
+  gsize pos = 0;
+  while (pos < len)
+    {
+      guint64 at = offset + pos;
+      gsize block = SK_SPARSE_BLOCK - (at % SK_SPARSE_BLOCK);
+      if (block > len - pos)
+        block = len - pos;
+      if (block == SK_SPARSE_BLOCK && is_zero (data + pos, block))
+        {
+          if (pos > start && !pwrite_all (fd, data + start, pos - start, offset + start))
+            return FALSE;
+          start = pos + block;
+        }
+      pos += block;
+    }
+  return pos <= start || pwrite_all (fd, data + start, pos - start, offset + start);
 }
 
 static gboolean

@@ -34,6 +34,15 @@ gboolean sk_file_write_atomic_nosync (const char *path, const void *data, gsize 
  * FALSE with errno set on failure. */
 gboolean sk_write_all (int fd, const void *data, gsize len);
 
+/* Zero blocks of this size (the file system's) are left as holes. */
+#define SK_SPARSE_BLOCK 4096
+
+/* Writes @len bytes at @offset, leaving holes for the whole aligned blocks
+ * of zeros (disk layers hold many): for a file written from start to end,
+ * whose bytes past what is written are a hole already; the caller sets
+ * the final size (zeros at the end are a hole too).  FALSE with errno. */
+gboolean sk_pwrite_sparse (int fd, const void *data, gsize len, guint64 offset);
+
 /* Human-readable byte size ("1.5 GiB", "512 B"). */
 char *sk_format_size (guint64 bytes);
 

@@ -62,6 +62,8 @@ sk_compression_media_type (SkCompression c)
 typedef struct {
   int fd;
   SkHasher *hasher;
+  SkCompressProgress progress; /* may be NULL */
+  gpointer progress_data;
 } Sink;
 
 static gboolean
@@ -72,6 +74,8 @@ sink_write (Sink *s, const void *data, gsize len, GError **error)
   if (!sk_write_all (s->fd, data, len))
     return sk_error_from_errno (error, errno, "writing the compressed layer");
   sk_hasher_update (s->hasher, data, len);
+  if (s->progress && !s->progress (sk_hasher_bytes (s->hasher), s->progress_data))
+    return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "compression stopped"), FALSE;
   return TRUE;
 }
 
@@ -200,6 +204,13 @@ out:
 gboolean
 sk_compress_fd (int in_fd, SkCompression c, int out_fd, char **out_digest, guint64 *out_size, GError **error)
 {
+  return sk_compress_fd_progress (in_fd, c, out_fd, NULL, NULL, out_digest, out_size, error);
+}
+
+gboolean
+sk_compress_fd_progress (int in_fd, SkCompression c, int out_fd, SkCompressProgress progress, gpointer progress_data,
+                         char **out_digest, guint64 *out_size, GError **error)
+{
   g_return_val_if_fail (c != SK_COMPRESSION_NONE, FALSE);
   struct stat st;
   if (fstat (in_fd, &st) < 0)
@@ -208,7 +219,7 @@ sk_compress_fd (int in_fd, SkCompression c, int out_fd, char **out_digest, guint
   if (at < 0)
     return sk_error_from_errno (error, errno, "reading the layer");
   g_autoptr (SkHasher) hasher = sk_hasher_new (SK_DIGEST_SHA256);
-  Sink sink = { .fd = out_fd, .hasher = hasher };
+  Sink sink = { .fd = out_fd, .hasher = hasher, .progress = progress, .progress_data = progress_data };
   gboolean ok = c == SK_COMPRESSION_ZSTD ? compress_zstd (in_fd, (guint64) (st.st_size - at), &sink, error)
                                          : compress_gzip (in_fd, &sink, error);
   if (!ok)

@@ -40,4 +40,13 @@ const char *sk_compression_media_type (SkCompression c);
 gboolean sk_compress_fd (int in_fd, SkCompression c, int out_fd, char **out_digest, guint64 *out_size,
                          GError **error);
 
+/* Told after each write that @out_fd holds @written compressed bytes
+ * (final ones: a reader may send them on); FALSE stops the compression,
+ * which then fails. */
+typedef gboolean (*SkCompressProgress) (guint64 written, gpointer user_data);
+
+/* sk_compress_fd, telling @progress (may be NULL) as it writes. */
+gboolean sk_compress_fd_progress (int in_fd, SkCompression c, int out_fd, SkCompressProgress progress,
+                                  gpointer progress_data, char **out_digest, guint64 *out_size, GError **error);
+
 G_END_DECLS

@@ -20,7 +20,6 @@
 #define MAX_REDIRECTS 10L
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define HASH_CHUNK (1 << 20)
-#define SPARSE_BLOCK 4096 /* zero blocks of this size (the file system's) become holes */
 #define WRITE_BUFFER (1024 * 1024) /* downloads reach their file in pieces of this size */
 #define FOLLOW_MIN_SIZE (8 * 1024 * 1024) /* downloads hashed on another thread: at least this large */
 #define WRITEBACK_STEP (8 * 1024 * 1024) /* disk writeback is started every this many bytes */
@@ -303,56 +302,6 @@ start_body (Transfer *t)
   return TRUE;
 }
 
-static gboolean
-pwrite_all (int fd, const char *data, gsize len, guint64 offset)
-{
-  while (len > 0)
-    {
-      ssize_t n = pwrite (fd, data, len, offset);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      data += n;
-      len -= n;
-      offset += n;
-    }
-  return TRUE;
-}
-
-static gboolean
-is_zero (const char *data, gsize len)
-{
-  static const char zeros[SPARSE_BLOCK];
-  return memcmp (data, zeros, len) == 0;
-}
-
-/* Writes @len bytes at @offset, leaving holes for whole blocks of zeros
- * (disk layers hold many): a download only ever writes past what it kept,
- * where the file is a hole already, and download_finish sets the final
- * size.  FALSE with errno on failure. */
-static gboolean
-write_sparse (int fd, const char *data, gsize len, guint64 offset)
-{
-  gsize start = 0; /* of the bytes not written yet */
-  gsize pos = 0;
-  while (pos < len)
-    {
-      guint64 at = offset + pos;
-      gsize block = SPARSE_BLOCK - (at % SPARSE_BLOCK);
-      if (block > len - pos)
-        block = len - pos;
-      if (block == SPARSE_BLOCK && is_zero (data + pos, block))
-        {
-          if (pos > start && !pwrite_all (fd, data + start, pos - start, offset + start))
-            return FALSE;
-          start = pos + block;
-        }
-      pos += block;
-    }
-  return pos <= start || pwrite_all (fd, data + start, pos - start, offset + start);
-}
-
 /* Writes what wbuf holds and reports the bytes now in the file: curl
  * hands the body over in pieces of a few KiB, the file (and whoever
  * follows it) gets it in pieces of WRITE_BUFFER. */
@@ -362,7 +311,7 @@ flush_writes (Transfer *t)
   if (t->wlen == 0)
     return TRUE;
   guint64 at = t->offset - t->wlen;
-  if (!write_sparse (t->fd, (const char *) t->wbuf, t->wlen, t->dl->file_offset + at))
+  if (!sk_pwrite_sparse (t->fd, (const char *) t->wbuf, t->wlen, t->dl->file_offset + at))
     return sk_error_from_errno (&t->write_error, errno, "writing the download");
   t->wlen = 0;
   if (t->follower)

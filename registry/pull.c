@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define COPY_CHUNK (1 << 20)
+#define WRITEBACK_STEP (8 * 1024 * 1024) /* as for downloads (http.c) */
 /* Blobs downloaded at once. */
 #define SK_PULL_PARALLEL 4
 
@@ -375,10 +376,14 @@ finish_download (Item *it, GError **error)
   return FALSE;
 }
 
-/* Streams @in_fd through @compression ("gzip", "zstd") into @out_fd,
- * refusing more than @max_size bytes; returns the sha256 of the output. */
+/* Streams @in_fd through @compression ("gzip", "zstd") into @out_fd (an
+ * empty file; zero blocks stay holes, and the disk starts writing as it
+ * goes, as for downloads), refusing more than @max_size bytes; returns
+ * the sha256 of the output, and in @out_object its store name when it has
+ * @max_size bytes (hashed in the same pass: no second read). */
 static char *
-decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, guint64 *out_size, GError **error)
+decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, guint64 *out_size, char **out_object,
+            GError **error)
 {
   g_autoptr (SkArchive) a = archive_read_new ();
   int r = g_str_equal (compression, "gzip") ? archive_read_support_filter_gzip (a)
@@ -391,7 +396,11 @@ decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, gu
       || archive_read_open_fd (a, in_fd, COPY_CHUNK) != ARCHIVE_OK || archive_read_next_header (a, &entry) != ARCHIVE_OK)
     return sk_error_from_archive (error, a, "decompressing the layer"), NULL;
   g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
+  g_autoptr (SkHasher) obj = sk_hasher_new (SK_DIGEST_SHA256);
+  g_autoptr (GBytes) header = sk_store_blob_header (max_size, NULL);
+  sk_hasher_update (obj, g_bytes_get_data (header, NULL), g_bytes_get_size (header));
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  guint64 at = 0, synced = 0;
   for (;;)
     {
       la_ssize_t n = archive_read_data (a, buf, COPY_CHUNK);
@@ -399,20 +408,33 @@ decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, gu
         return sk_error_from_archive (error, a, "decompressing the layer"), NULL;
       if (n == 0)
         break;
-      if (sk_hasher_bytes (h) + n > max_size)
+      if (at + n > max_size)
         return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
                             "decompressed layer is larger than its %" G_GUINT64_FORMAT " bytes", max_size), NULL;
-      if (!sk_write_all (out_fd, buf, n))
+      if (!sk_pwrite_sparse (out_fd, buf, n, at))
         return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
       sk_hasher_update (h, buf, n);
+      sk_hasher_update (obj, buf, n);
+      at += n;
+      if (at >= synced + WRITEBACK_STEP)
+        {
+          (void) sync_file_range (out_fd, (off_t) synced, (off_t) (at - synced), SYNC_FILE_RANGE_WRITE);
+          synced = at;
+        }
     }
-  *out_size = sk_hasher_bytes (h);
+  if (ftruncate (out_fd, (off_t) at) < 0)
+    return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
+  g_autofree char *object = sk_hasher_finish (obj);
+  if (at == max_size)
+    *out_object = g_strdup (sk_digest_hex (object));
+  *out_size = at;
   return sk_hasher_finish (h);
 }
 
 typedef struct {
   char *partial;    /* downloaded blob */
   char *unpacked;   /* decompressed qcow2, when compressed */
+  char *object;     /* the store name of unpacked, when known */
 } LayerFiles;
 
 static void
@@ -424,6 +446,7 @@ layer_files_clear (LayerFiles *f)
     (void) unlink (f->unpacked);
   g_clear_pointer (&f->partial, g_free);
   g_clear_pointer (&f->unpacked, g_free);
+  g_clear_pointer (&f->object, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LayerFiles, layer_files_clear)
 
@@ -453,7 +476,7 @@ unpack_layer (Pull *p, const SkDescriptor *d, int blob_fd, LayerFiles *files, co
       sk_autofd int out = open (files->unpacked, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
       if (out < 0)
         return sk_error_from_errno (error, errno, "creating '%s'", files->unpacked), -1;
-      digest = decompress (blob_fd, compression, out, want_size, &size, error);
+      digest = decompress (blob_fd, compression, out, want_size, &size, &files->object, error);
       if (digest == NULL)
         return -1;
       *out_path = files->unpacked;
@@ -480,7 +503,7 @@ store_disk (Item *it, const char *parent_diff_id, GError **error)
   if (fd < 0 || !sk_qcow2_verify (qcow2, backing, NULL, error))
     return FALSE;
   /* The verified file itself becomes the stored layer (no copy). */
-  const char *object = qcow2 == files.partial ? it->object : NULL;
+  const char *object = qcow2 == files.partial ? it->object : files.object;
   g_autoptr (SkStoreBlob) blob = sk_store_adopt_blob (p->store, fd, qcow2, object, "layers", ".qcow2", diff_id,
                                                       error);
   if (blob == NULL)

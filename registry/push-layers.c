@@ -99,6 +99,141 @@ compress_layer (Plan *p, const char *diff_id, gint64 size, SkCompression c, char
   return g_steal_fd (&out);
 }
 
+/* ---------------------------------------------------------------- compressing while uploading */
+
+struct _SkGrowing {
+  GMutex lock;
+  GCond cond;
+  guint64 written;
+  gboolean complete;
+  gboolean failed;
+  gboolean stop; /* the upload failed: the compression may give up */
+  /* the compression's outcome, for the thread that waits */
+  int in_fd, out_fd;
+  SkCompression c;
+  char *digest;
+  guint64 size;
+  GError *error;
+};
+
+gint64
+sk_growing_wait (SkGrowing *g, guint64 want, gboolean *out_complete)
+{
+  g_mutex_lock (&g->lock);
+  while (!g->complete && !g->failed && g->written < want)
+    g_cond_wait (&g->cond, &g->lock);
+  gint64 have = g->failed ? -1 : (gint64) g->written;
+  *out_complete = g->complete;
+  g_mutex_unlock (&g->lock);
+  return have;
+}
+
+const char *
+sk_growing_digest (SkGrowing *g)
+{
+  g_mutex_lock (&g->lock);
+  const char *digest = g->complete ? g->digest : NULL;
+  g_mutex_unlock (&g->lock);
+  return digest;
+}
+
+static gboolean
+growing_progress (guint64 written, gpointer data)
+{
+  SkGrowing *g = data;
+  g_mutex_lock (&g->lock);
+  g->written = written;
+  gboolean go_on = !g->stop;
+  g_cond_broadcast (&g->cond);
+  g_mutex_unlock (&g->lock);
+  return go_on;
+}
+
+static gpointer
+growing_compress (gpointer data)
+{
+  SkGrowing *g = data;
+  g_autofree char *digest = NULL;
+  guint64 size = 0;
+  GError *local = NULL;
+  gboolean ok = sk_compress_fd_progress (g->in_fd, g->c, g->out_fd, growing_progress, g, &digest, &size, &local);
+  g_mutex_lock (&g->lock);
+  if (ok)
+    {
+      g->digest = g_steal_pointer (&digest);
+      g->size = g->written = size;
+      g->complete = TRUE;
+    }
+  else
+    {
+      g->failed = TRUE;
+      g->error = local;
+    }
+  g_cond_broadcast (&g->cond);
+  g_mutex_unlock (&g->lock);
+  return NULL;
+}
+
+/* Layers at least this big (uncompressed) are uploaded as they compress,
+ * when the target can: the upload then starts a chunk in, not after the
+ * whole layer is compressed. */
+#define STREAM_MIN_SIZE (64 * 1024 * 1024)
+
+/* A disk layer in compression @c, compressed by a thread while the
+ * target uploads what is ready.  Returns NULL with no error when the blob
+ * turned out too small to stream; its compressed file is then in
+ * *@out_fd (at offset 0) with *@out_digest and *@out_size. */
+static SkDescriptor *
+push_streaming (Plan *p, const SkDescriptor *layer, const char *diff_id, gint64 size, SkCompression c, int *out_fd,
+                char **out_digest, guint64 *out_size, GError **error)
+{
+  sk_autofd int in = open_stored (p, diff_id, size, error);
+  if (in < 0)
+    return NULL;
+  sk_autofd int out = open (sk_store_tmp_dir (p->store), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (out < 0)
+    return sk_error_from_errno (error, errno, "creating a file in '%s'", sk_store_tmp_dir (p->store)), NULL;
+  sk_debug ("compressing layer %s with %s while uploading it", diff_id, sk_compression_name (c));
+  SkGrowing g = { .in_fd = in, .out_fd = out, .c = c };
+  g_mutex_init (&g.lock);
+  g_cond_init (&g.cond);
+  GThread *thread = g_thread_new ("skiff-compress", growing_compress, &g);
+  g_autoptr (SkDescriptor) d = layer_as (layer, c, "", 0);
+  gboolean started = FALSE, present = FALSE;
+  g_autoptr (GError) upload_error = NULL;
+  gboolean ok = p->target->upload_growing (p->data, d, out, &g, &started, &present, &upload_error);
+  if (!ok)
+    {
+      /* the compression may give up (unless it failed: that was why) */
+      g_mutex_lock (&g.lock);
+      g.stop = !g.failed;
+      g_mutex_unlock (&g.lock);
+    }
+  g_thread_join (thread);
+  g_mutex_clear (&g.lock);
+  g_cond_clear (&g.cond);
+  g_autofree char *digest = g_steal_pointer (&g.digest);
+  g_autoptr (GError) compress_error = g.error;
+  if (!ok && g.stop)
+    return g_propagate_error (error, g_steal_pointer (&upload_error)), NULL;
+  if (compress_error)
+    return g_propagate_prefixed_error (error, g_steal_pointer (&compress_error), "compressing layer '%s': ", diff_id),
+           NULL;
+  if (!ok)
+    return g_propagate_error (error, g_steal_pointer (&upload_error)), NULL;
+  sk_blob_cache_put_compressed (p->store, diff_id, sk_compression_name (c), digest, g.size);
+  if (!started)
+    {
+      if (lseek (out, 0, SEEK_SET) < 0)
+        return sk_error_from_errno (error, errno, "reading the compressed layer"), NULL;
+      *out_fd = g_steal_fd (&out);
+      *out_digest = g_steal_pointer (&digest);
+      *out_size = g.size;
+      return NULL;
+    }
+  return g_steal_pointer (&d);
+}
+
 /* A disk layer in compression @c (not NONE): the blob made last time if
  * the destination has it, else made now and uploaded.  @known: a
  * descriptor already checked absent (the manifest's own), or NULL. */
@@ -121,10 +256,24 @@ push_compressed (Plan *p, const SkDescriptor *layer, const char *diff_id, gint64
     }
   g_autofree char *digest = NULL;
   guint64 csize = 0;
-  sk_autofd int fd = compress_layer (p, diff_id, size, c, &digest, &csize, error);
-  if (fd < 0)
-    return NULL;
-  sk_blob_cache_put_compressed (p->store, diff_id, alg, digest, csize);
+  sk_autofd int fd = -1;
+  if (p->target->upload_growing && size >= STREAM_MIN_SIZE)
+    {
+      /* the destination is asked once the digest is known */
+      g_autoptr (GError) local = NULL;
+      SkDescriptor *d = push_streaming (p, layer, diff_id, size, c, &fd, &digest, &csize, &local);
+      if (local)
+        return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+      if (d)
+        return d;
+    }
+  else
+    {
+      fd = compress_layer (p, diff_id, size, c, &digest, &csize, error);
+      if (fd < 0)
+        return NULL;
+      sk_blob_cache_put_compressed (p->store, diff_id, alg, digest, csize);
+    }
   g_autoptr (SkDescriptor) d = layer_as (layer, c, digest, (gint64) csize);
   /* bytes other than the cache said (another zstd, a lost hint): ask */
   gboolean present = FALSE;

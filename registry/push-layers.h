@@ -28,6 +28,18 @@
 
 G_BEGIN_DECLS
 
+/* A layer being compressed into a file by another thread, for a target
+ * that sends it on as it comes. */
+typedef struct _SkGrowing SkGrowing;
+
+/* Waits until the file has at least @want bytes or is complete; returns
+ * how many it has (final bytes), with *@out_complete set when that is
+ * all of them; -1 when the compression failed (the push reports why). */
+gint64 sk_growing_wait (SkGrowing *g, guint64 want, gboolean *out_complete);
+
+/* The compressed blob's digest, once sk_growing_wait said complete. */
+const char *sk_growing_digest (SkGrowing *g);
+
 /* Where the layers go, as the push module sees it. */
 typedef struct {
   /* *@out_present: the destination has @desc already (and has counted and
@@ -41,6 +53,15 @@ typedef struct {
    * Without them layers go one after the other. */
   gpointer (*fork) (gpointer data, GError **error);
   void (*unfork) (gpointer data, gpointer forked);
+  /* Optional: uploads a layer while it is compressed into @fd, as @g
+   * tells how far it got, so the two overlap.  Once @g is complete,
+   * @desc gets the blob's digest and size and the target asks itself
+   * whether it has that blob (then it drops the upload and sets
+   * *@out_present).  A blob complete before a first part could go is not
+   * started: *@out_started FALSE (no error), and the caller goes on as
+   * for a compressed file (present, then upload). */
+  gboolean (*upload_growing) (gpointer data, SkDescriptor *desc, int fd, SkGrowing *g, gboolean *out_started,
+                              gboolean *out_present, GError **error);
 } SkPushTarget;
 
 /* Layers pushed at once when the target can fork: a registry spends more

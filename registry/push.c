@@ -466,6 +466,75 @@ target_upload (gpointer data, const SkDescriptor *desc, int fd, GError **error)
   return upload_blob (data, desc, &body, error);
 }
 
+/* A layer uploaded as it is compressed: a PATCH for each chunk as soon as
+ * it is there; once the compression is complete (the digest known), a
+ * HEAD (the registry may have those bytes: then the session is dropped),
+ * the rest, and the PUT ?digest=. */
+static gboolean
+target_upload_growing (gpointer data, SkDescriptor *desc, int fd, SkGrowing *g, gboolean *out_started,
+                       gboolean *out_present, GError **error)
+{
+  Push *p = data;
+  guint64 chunk = p->chunk_size;
+  gboolean complete = FALSE;
+  gint64 have = sk_growing_wait (g, chunk, &complete);
+  *out_started = *out_present = FALSE;
+  if (have < 0)
+    return g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "the compression failed"), FALSE;
+  if (complete)
+    return TRUE; /* small enough for the usual way */
+  *out_started = TRUE;
+  g_autofree char *location = start_upload (p, error);
+  if (location == NULL)
+    return FALSE;
+  Body body = { .fd = fd };
+  guint64 off = 0;
+  gboolean ok = TRUE;
+  while (ok)
+    {
+      have = sk_growing_wait (g, off + chunk, &complete);
+      if (have < 0)
+        ok = (g_set_error (error, SK_ERROR, SK_ERROR_FAILED, "the compression failed"), FALSE);
+      else if (complete)
+        break;
+      else
+        {
+          body.size = (guint64) have;
+          ok = patch_chunk (p, &location, &body, off, chunk, error);
+          off += chunk;
+        }
+    }
+  if (ok)
+    {
+      g_free (desc->digest);
+      desc->digest = g_strdup (sk_growing_digest (g));
+      desc->size = have;
+      body.size = (guint64) have;
+      ok = blob_present (p, desc, out_present, error);
+      /* a refused mount's session is not this one */
+      if (p->session)
+        cancel_upload (p, p->session);
+      g_clear_pointer (&p->session, g_free);
+      g_clear_pointer (&p->session_digest, g_free);
+      if (ok && *out_present)
+        {
+          cancel_upload (p, location);
+          return TRUE;
+        }
+      for (guint64 len; ok && (len = sk_push_chunk_len (body.size, chunk, off)) > 0; off += len)
+        ok = patch_chunk (p, &location, &body, off, len, error);
+      ok = ok && finish_upload (p, location, desc->digest, &body, FALSE, error);
+    }
+  if (!ok)
+    {
+      cancel_upload (p, location);
+      return FALSE;
+    }
+  count (p, &p->stats->uploaded, &p->stats->uploaded_bytes, desc->size);
+  emit (p, SK_PUSH_EVENT_BLOB_DONE, desc->digest, desc->size);
+  return TRUE;
+}
+
 /* Another thread's context: the same push over a connection of its own. */
 static gpointer
 target_fork (gpointer data, GError **error)
@@ -494,7 +563,8 @@ target_unfork (gpointer data, gpointer forked)
 }
 
 static const SkPushTarget registry_target = { .present = target_present, .upload = target_upload,
-                                              .fork = target_fork, .unfork = target_unfork };
+                                              .fork = target_fork, .unfork = target_unfork,
+                                              .upload_growing = target_upload_growing };
 
 /* Remembers that the destination now holds every blob of @m. */
 static void

@@ -3,11 +3,16 @@
 # the real docker-registry on 127.0.0.1:
 #   1. `skiff pull` vs `skopeo copy docker://... oci:DIR` of a single-layer
 #      image (SK_BENCH_MIB of 4 MiB stripes, random and zero by turns) and
-#      of a 3-layer chain of the same total size: a fresh store and a fresh
-#      oci: directory each run, skopeo's blob-info cache removed before each
-#      of its runs (target: skiff at least 2x skopeo's throughput);
-#   2. `skiff push` vs `skopeo copy oci:DIR docker://...` of both images to
-#      a fresh, empty registry each run (target: at least 1.5x);
+#      of a 3-layer chain of the same total size, both with uncompressed
+#      layers, and of the single-layer image as `skiff push` sends it by
+#      default (zstd): a fresh store and a fresh oci: directory each run,
+#      skopeo's blob-info cache removed before each of its runs (target:
+#      skiff at least 2x skopeo's throughput);
+#   2. `skiff push` vs `skopeo copy oci:DIR docker://...` of both images
+#      (stored uncompressed) to a fresh, empty registry each run (target:
+#      at least 1.5x): skiff as it pushes by default (zstd: it compresses
+#      and sends fewer bytes) and with --compression none (the same bytes
+#      as skopeo, which sends the layout's layers as they are);
 #   3. a second push of the same image: the layer bytes uploaded, counted by
 #      tests/e2e/lying-proxy.js in front of the registry (target: 0);
 #   4. a pull whose connection drops at 60 % of the layer: the layer bytes
@@ -160,8 +165,13 @@ registry_start >/dev/null || die "docker-registry did not start"
 SRC_PID=$REGISTRY_PID
 SRC_ADDR=$REGISTRY_ADDR
 SRC_URL=$REGISTRY_URL
-"$SKIFF" --root "$SRC" push -q --tls-verify=false localhost/bench/one:1 "$SRC_ADDR/bench/one:1" >/dev/null ||
-	die "pushing the single-layer image"
+"$SKIFF" --root "$SRC" push -q --compression none --tls-verify=false localhost/bench/one:1 "$SRC_ADDR/bench/one:1" \
+	>/dev/null || die "pushing the single-layer image"
+"$SKIFF" --root "$SRC" push -q --tls-verify=false localhost/bench/one:1 "$SRC_ADDR/bench/onez:1" >/dev/null ||
+	die "pushing the single-layer image compressed"
+ONEZ_BYTES=$(curl -sS -H "Accept: application/vnd.oci.image.manifest.v1+json" "$SRC_URL/v2/bench/onez/manifests/1" |
+	python3 -c 'import json,sys; print(sum(l["size"] for l in json.load(sys.stdin)["layers"] if "disk" in l["mediaType"]))') ||
+	die "reading the compressed image's manifest"
 REG_AUTH=()
 publish "$W/three" bench/three 1 || die "publishing the 3-layer image"
 rm -rf "$W/three" "$W/one.qcow2"
@@ -170,12 +180,12 @@ src prune >/dev/null 2>&1
 
 # ---------------------------------------------------------------- pull
 
-for img in one three; do
+for img in one three onez; do
 	: >"$W/pull.$img.skiff"
 	: >"$W/pull.$img.skopeo"
 done
 for ((run = 1; run <= RUNS; run++)); do
-	for img in one three; do
+	for img in one three onez; do
 		say "pull $img, run $run of $RUNS"
 		rm -rf "$W/pull-root"
 		timed_reg "$W/pull.$img.skiff" "$SRC_PID" "$SKIFF" --root "$W/pull-root" pull -q --tls-verify=false \
@@ -186,7 +196,7 @@ for ((run = 1; run <= RUNS; run++)); do
 	done
 done
 # The store the pushes read from.
-rm -rf "$W/pull-root"
+rm -rf "$W/pull-root" "$W/oci-onez"
 for img in one three; do
 	"$SKIFF" --root "$W/pull-root" pull -q --tls-verify=false "$SRC_ADDR/bench/$img:1" >/dev/null || die "pulling $img"
 done
@@ -196,6 +206,7 @@ done
 stop_server "$REGISTRY_PID" # the source registry is done with
 for img in one three; do
 	: >"$W/push.$img.skiff"
+	: >"$W/push.$img.none"
 	: >"$W/push.$img.skopeo"
 done
 # fresh_registry: an empty registry; the previous one stopped and removed.
@@ -216,6 +227,9 @@ for ((run = 1; run <= RUNS; run++)); do
 		fresh_registry
 		timed_reg "$W/push.$img.skiff" "$PUSH_PID" "$SKIFF" --root "$W/pull-root" push -q --tls-verify=false \
 			"$SRC_ADDR/bench/$img:1" "$REGISTRY_ADDR/fresh/$img:1"
+		fresh_registry
+		timed_reg "$W/push.$img.none" "$PUSH_PID" "$SKIFF" --root "$W/pull-root" push -q --compression none \
+			--tls-verify=false "$SRC_ADDR/bench/$img:1" "$REGISTRY_ADDR/fresh/$img:1"
 		fresh_registry
 		rm -f "$SKOPEO_CACHE"
 		timed_reg "$W/push.$img.skopeo" "$PUSH_PID" skopeo copy -q --dest-tls-verify=false "oci:$W/oci-$img" \
@@ -259,33 +273,44 @@ mibs() { awk -v bytes="$1" -v s="$2" 'BEGIN { printf "%.0f", bytes / 1048576 / s
 
 echo "| benchmark ($MIB MiB images, median of $RUNS) | skiff | skopeo 1.9 | skiff vs skopeo | target |"
 echo "|---|---|---|---|---|"
-for dir in pull push; do
-	for img in one three; do
-		bytes=$ONE_BYTES
-		label="single layer"
-		[ $img = three ] && bytes=$THREE_BYTES && label="3 layers"
-		sk=$(median <"$W/$dir.$img.skiff")
-		so=$(median <"$W/$dir.$img.skopeo")
-		r=$(ratio "$so" "$sk")
-		target=2
-		[ $dir = push ] && target=1.5
-		verdict=$(awk -v r="$r" -v t="$target" 'BEGIN { print (r >= t) ? "met" : "missed" }')
-		echo "| $dir, $label | ${sk} s ($(mibs "$bytes" "$sk") MiB/s) | ${so} s ($(mibs "$bytes" "$so") MiB/s) | ${r}x | >= ${target}x: $verdict |"
-		record "$dir.$img.skiff.s" "$sk"
-		record "$dir.$img.skopeo.s" "$so"
-		record "$dir.$img.ratio" "$r"
-	done
-done
-for dir in pull push; do
-	for img in one three; do
-		label="single layer"
-		[ $img = three ] && label="3 layers"
-		sk=$(median <"$W/$dir.$img.skiff.reg")
-		so=$(median <"$W/$dir.$img.skopeo.reg")
-		echo "| the registry's own CPU time during the $dir, $label | ${sk} s | ${so} s | | |"
-		record "$dir.$img.skiff.registry_cpu.s" "$sk"
-		record "$dir.$img.skopeo.registry_cpu.s" "$so"
-	done
+# row DIR IMG SKIFF-FILE LABEL: a table row of DIR (pull/push) of IMG,
+# skiff's times in $W/SKIFF-FILE; throughput over the image's
+# uncompressed layers (what a user gets), the blob bytes sent in LABEL.
+row() {
+	local dir=$1 img=$2 file=$3 label=$4 bytes=$ONE_BYTES sk so r target=2 verdict
+	[ "$img" = three ] && bytes=$THREE_BYTES
+	[ "$dir" = push ] && target=1.5
+	sk=$(median <"$W/$file")
+	so=$(median <"$W/$dir.$img.skopeo")
+	r=$(ratio "$so" "$sk")
+	verdict=$(awk -v r="$r" -v t="$target" 'BEGIN { print (r >= t) ? "met" : "missed" }')
+	echo "| $dir, $label | ${sk} s ($(mibs "$bytes" "$sk") MiB/s) | ${so} s ($(mibs "$bytes" "$so") MiB/s) | ${r}x | >= ${target}x: $verdict |"
+	record "$file.s" "$sk"
+	record "${file%.skiff}.ratio" "$r"
+	[ "${file##*.}" = skiff ] && record "$dir.$img.skopeo.s" "$so"
+	return 0
+}
+zmib=$(awk -v b="$ONEZ_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
+row pull one pull.one.skiff "single layer (uncompressed blob)"
+row pull three pull.three.skiff "3 layers (uncompressed blobs)"
+row pull onez pull.onez.skiff "single layer as skiff pushes it (zstd blob, $zmib MiB; both tools fetch it, skiff also decompresses)"
+row push one push.one.skiff "single layer (skiff: zstd by default, $zmib MiB sent; skopeo: the layout's uncompressed layer)"
+row push one push.one.none "single layer, skiff --compression none (both send the uncompressed layer)"
+row push three push.three.skiff "3 layers (skiff: zstd by default; skopeo: uncompressed)"
+row push three push.three.none "3 layers, skiff --compression none"
+for f in pull.one pull.three pull.onez push.one push.three; do
+	dir=${f%%.*}
+	img=${f#*.}
+	label="single layer"
+	[ $img = three ] && label="3 layers"
+	[ $img = onez ] && label="single layer, zstd"
+	sk=$(median <"$W/$f.skiff.reg")
+	so=$(median <"$W/$f.skopeo.reg")
+	extra=
+	[ $dir = push ] && extra=" (skiff --compression none: $(median <"$W/$f.none.reg") s)"
+	echo "| the registry's own CPU time during the $dir, $label | ${sk} s$extra | ${so} s | | |"
+	record "$f.skiff.registry_cpu.s" "$sk"
+	record "$f.skopeo.registry_cpu.s" "$so"
 done
 verdict=$([ "$SECOND_UP" -eq 0 ] && echo met || echo missed)
 echo "| second push of the same image: bytes uploaded to /blobs/ (first push: $FIRST_UP) | $SECOND_UP | | | 0: $verdict |"

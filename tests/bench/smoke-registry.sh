@@ -19,9 +19,10 @@ for dir in pull push; do
 		KEYS+=("$dir.$img.skiff.s" "$dir.$img.skopeo.s" "$dir.$img.ratio")
 	done
 done
+KEYS+=(pull.onez.skiff.s pull.onez.skopeo.s pull.onez.ratio push.one.none.s push.one.none.ratio push.three.none.s)
 KEYS+=(push.first.up.bytes resume.ratio)
 
-plan $((6 + ${#KEYS[@]}))
+plan $((7 + ${#KEYS[@]}))
 start=$(date +%s)
 run env SKIFF="$SKIFF" SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" SK_BENCH_MIB=32 SK_BENCH_RUNS=1 "$BENCH"
 elapsed=$(($(date +%s) - start))
@@ -31,8 +32,10 @@ else
 	not_ok "registry.sh ran" "exit status: $RC" "stderr:" "$(_sk_tail "$ERR")"
 fi
 diag "$OUT"
-like "$OUT" '\| pull, single layer \| [0-9.]+ s \([0-9]+ MiB/s\) \| [0-9.]+ s' "the table has the single-layer pull row"
-like "$OUT" '\| push, 3 layers \| [0-9.]+ s' "the table has the 3-layer push row"
+like "$OUT" '\| pull, single layer \(uncompressed blob\) \| [0-9.]+ s \([0-9]+ MiB/s\) \| [0-9.]+ s' "the table has the single-layer pull row"
+like "$OUT" '\| push, 3 layers \(skiff: zstd by default; skopeo: uncompressed\) \| [0-9.]+ s' "the table has the 3-layer push row"
+like "$OUT" '\| push, single layer, skiff --compression none \(both send the uncompressed layer\) \| [0-9.]+ s' \
+	"the table has the uncompressed single-layer push row"
 for key in "${KEYS[@]}"; do
 	is_number "$key"
 done

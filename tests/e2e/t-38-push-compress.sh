@@ -8,7 +8,10 @@
 # guest boots; save writes it with its digest; an image pulled compressed is
 # pushed as pulled when the
 # destination has its blobs, compressed again (same bytes) when not, and
-# back to the original manifest with --compression none; a bad
+# back to the original manifest with --compression none; a layer of 64
+# MiB and more is uploaded while it compresses (a PATCH before the digest
+# is known), gives the same blob, is dropped when the finished blob turns
+# out to be there, and a failing upload leaves nothing; a bad
 # --compression is a usage error that pushes nothing.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/guest.sh"
@@ -124,6 +127,66 @@ is "$OUT" "$ZSTD" "compressed again, the same bytes: the same manifest"
 run skiff push -q --compression none --tls-verify=false "$R/c/tiny:zstd" "$REGISTRY_ADDR/other/tiny:plain"
 is "$RC" 0 "it pushes uncompressed" || diag "$ERR"
 is "$OUT" "$LOCAL" "which gives back the original manifest"
+
+# ---------------------------------------------------------------- a big layer: uploaded while it compresses
+# 64 MiB (the size from which a push streams), half random, half zeros,
+# sent in PATCHes of 1 MiB.
+python3 -c '
+import os, sys
+with open(sys.argv[1], "wb") as f:
+    for i in range(16):
+        f.write(os.urandom(4 << 20) if i % 2 == 0 else bytes(4 << 20))' "$TMP/big.raw"
+qemu-img convert -S 0 -O qcow2 "$TMP/big.raw" "$TMP/big.qcow2" && rm -f "$TMP/big.raw"
+skiff import -q "$TMP/big.qcow2" localhost/big:1 >/dev/null || abort "importing the big disk"
+# layer_of REF: the digest of REF's disk layer, as the registry has it
+layer_of() {
+	skopeo inspect --raw --tls-verify=false "docker://$1" | python3 -c '
+import json,sys; print([l["digest"] for l in json.load(sys.stdin)["layers"] if "disk" in l["mediaType"]][0])'
+}
+# first_t0 COND...: when the first request of the proxy log matching COND came
+first_t0() { proxy_requests "$PROXY_LOG" "$@" | python3 -c 'import json,sys; print(min([json.loads(l)["t0"] for l in sys.stdin] or [0]))'; }
+: >"$PROXY_LOG"
+run skiff push -q --chunk-size 1m --tls-verify=false localhost/big:1 "$R/c/big:1"
+is "$RC" 0 "a push of a 64 MiB layer succeeds" || diag "$ERR"
+BIG=$OUT
+BIG_LAYER=$(layer_of "$R/c/big:1")
+patches=$(proxy_count "$PROXY_LOG" method=PATCH)
+[ "$patches" -gt 8 ] && ok "it went up in PATCHes of 1 MiB ($patches)" || not_ok "it went up in PATCHes of 1 MiB" "PATCHes: $patches"
+first_patch=$(first_t0 method=PATCH)
+head_t0=$(first_t0 method=HEAD "path~$BIG_LAYER")
+[ "$head_t0" -gt 0 ] && [ "$first_patch" -gt 0 ] && [ "$first_patch" -lt "$head_t0" ] &&
+	ok "the upload started before the compression ended (a PATCH before the HEAD of the finished blob)" ||
+	not_ok "the upload started before the compression ended" "first PATCH at $first_patch, HEAD of $BIG_LAYER at $head_t0"
+is "$(curl -sSL "http://$R/v2/c/big/blobs/$BIG_LAYER" | sha256sum | cut -d' ' -f1)" "${BIG_LAYER#sha256:}" \
+	"the registry's blob has the digest the manifest names"
+run "$SKIFF" --root "$TMP/root-big" pull -q --tls-verify=false "$R/c/big:1"
+is "$OUT" "$BIG" "a fresh store pulls it" || diag "$ERR"
+check "and its layer verifies" "$SKIFF" --root "$TMP/root-big" fsck
+run skiff push -q --compression zstd --chunk-size 1m --tls-verify=false localhost/big:1 "$REGISTRY_ADDR/other/big:1"
+is "$OUT" "$BIG" "the same layer streamed to another registry gives the same manifest"
+
+# the blob cache gone: the push streams again, and the registry turns out
+# to have the blob once its digest is known
+rm -rf "$TMP/root/registry-cache"
+: >"$PROXY_LOG"
+run skiff push --chunk-size 1m --tls-verify=false localhost/big:1 "$R/c/big:again"
+is "$RC" 0 "a push of a layer the registry has, unknown to the cache, succeeds" || diag "$ERR"
+like "$ERR" "0 blobs uploaded .*, 2 already there" "it finds the blob there once compressed"
+is "$(proxy_count "$PROXY_LOG" method=PUT "path~/blobs/uploads/")" 0 "and closes no upload"
+[ "$(proxy_count "$PROXY_LOG" method=DELETE "path~/blobs/uploads/")" -ge 1 ] && ok "it drops the upload it had started" ||
+	not_ok "it drops the upload it had started" "$(proxy_requests "$PROXY_LOG" method=DELETE)"
+
+# an upload failing mid-stream: one clear line, the session dropped, nothing left
+proxy_rules '{"method":"PATCH","path":"/blobs/uploads/","action":"status","status":500}'
+rm -rf "$TMP/root/registry-cache"
+: >"$PROXY_LOG"
+fail_clearly "a PATCH failing while the layer compresses" 1 "PATCH http://$R/v2/c/failed/blobs/uploads/" \
+	skiff push --chunk-size 1m --tls-verify=false localhost/big:1 "$R/c/failed:1"
+proxy_rules
+[ "$(proxy_count "$PROXY_LOG" method=DELETE "path~/blobs/uploads/")" -ge 1 ] && ok "the failed upload is dropped" ||
+	not_ok "the failed upload is dropped"
+is "$(ls -A "$TMP/root/tmp")" "" "no compressed file is left in the store's tmp"
+is "$(curl -sS -o /dev/null -w '%{http_code}' "http://$R/v2/c/failed/manifests/1")" 404 "no manifest was pushed"
 
 # ---------------------------------------------------------------- bad input
 before=$(skopeo list-tags --tls-verify=false "docker://$REGISTRY_ADDR/other/tiny" | tr -d ' \n')
