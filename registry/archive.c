@@ -67,7 +67,7 @@ save_image (SkStore *store, SkLayoutTar *t, SkStoreImage *img, const char *name,
   /* layers as the manifest has them: a layer pulled compressed is
    * compressed again (registry/push-layers.h) */
   SaveTarget target = { .t = t, .written = written };
-  SkPushCompression as_is = { .set = FALSE };
+  SkPushCompression as_is = { .set = FALSE, .uncompressed = SK_COMPRESSION_NONE };
   g_autoptr (GPtrArray) layers = sk_push_layers (store, blobs, m, &as_is, &save_target, &target, error);
   g_autoptr (SkManifest) saved = layers ? sk_push_manifest (m, layers, error) : NULL;
   if (saved == NULL)

@@ -291,7 +291,7 @@ push_layer (Plan *p, const SkDescriptor *layer, const SkPushCompression *want, G
   SkCompression cur;
   if (!sk_compression_of_media_type (layer->media_type, &cur)) /* kernel, initrd */
     return push_stored (p, layer, error) ? sk_descriptor_copy (layer) : NULL;
-  SkCompression c = want->set ? want->compression : cur == SK_COMPRESSION_NONE ? SK_PUSH_DEFAULT_COMPRESSION : cur;
+  SkCompression c = want->set ? want->compression : cur == SK_COMPRESSION_NONE ? want->uncompressed : cur;
   const char *diff_id = sk_descriptor_get_annotation (layer, SK_ANNOTATION_DISK_DIFF_ID);
   gint64 size;
   if (diff_id == NULL)

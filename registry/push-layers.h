@@ -75,8 +75,9 @@ typedef struct {
 #define SK_PUSH_DEFAULT_COMPRESSION SK_COMPRESSION_ZSTD
 
 typedef struct {
-  gboolean set; /* FALSE: compressed layers as the manifest has them, uncompressed ones as SK_PUSH_DEFAULT_COMPRESSION */
-  SkCompression compression;
+  gboolean set;               /* FALSE: each layer as the manifest has it, */
+  SkCompression uncompressed; /* except that uncompressed ones go as this */
+  SkCompression compression;  /* when set: every disk layer */
 } SkPushCompression;
 
 /* Makes sure @target has every layer of @m (an image of @store with the

@@ -623,7 +623,8 @@ sk_registry_push (SkStore *store, SkStoreImage *img, const SkReference *dest, co
   p.base = sk_registry_client_base (client, error);
   if (p.base == NULL)
     return FALSE;
-  SkPushCompression want = { .set = opts->compression_set, .compression = opts->compression };
+  SkPushCompression want = { .set = opts->compression_set, .compression = opts->compression,
+                             .uncompressed = SK_PUSH_DEFAULT_COMPRESSION };
   g_autoptr (GPtrArray) layers = sk_push_layers (store, blobs, m, &want, &registry_target, &p, error);
   gboolean ok = layers && push_blob (&p, m->config, TRUE, error);
   push_clear (&p);

@@ -369,7 +369,8 @@ reconcile_index (Push *p, GError **error)
 static gboolean
 push_blobs (Push *p, const SkManifest *m, SkStoreImage *img, SkManifest **out_pushed, GError **error)
 {
-  SkPushCompression want = { .set = p->opts->compression_set, .compression = p->opts->compression };
+  SkPushCompression want = { .set = p->opts->compression_set, .compression = p->opts->compression,
+                             .uncompressed = SK_PUSH_DEFAULT_COMPRESSION };
   g_autoptr (GPtrArray) layers = sk_push_layers (p->store, p->blobs, m, &want, &s3_target, p, error);
   if (layers == NULL || !push_bytes (p, m->config, img->config, TRUE, error))
     return FALSE;

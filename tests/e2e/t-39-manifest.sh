@@ -76,6 +76,16 @@ is "$(printf '%s' "$OUT" | platforms)" "$(printf 'linux/amd64=%s linux/arm64=%s'
 run skiff push --compression none -q --all --tls-verify=false localhost/tiny:multi "$R/multi/again:1"
 is "$RC" 0 "push --all of the list succeeds" || diag "$ERR"
 is "$OUT" "$INDEX" "with the same index digest"
+run skiff manifest push -q --tls-verify=false localhost/tiny:multi "$R/multi/zstd:1"
+is "$RC" 0 "manifest push without --compression succeeds" || diag "$ERR"
+run skopeo inspect --raw --tls-verify=false "docker://$R/multi/zstd:1"
+zindex=$OUT
+for d in $(printf '%s' "$zindex" | python3 -c 'import json,sys; print(" ".join(m["digest"] for m in json.load(sys.stdin)["manifests"]))'); do
+	like "$(skopeo inspect --raw --tls-verify=false "docker://$R/multi/zstd@$d")" 'application/vnd.skiff.disk.qcow2.v1\+zstd' \
+		"the index names image $d, with its disk layer compressed (zstd by default)"
+done
+isnt "$(printf '%s' "$zindex" | platforms)" "$(printf 'linux/amd64=%s linux/arm64=%s' "$AMD" "$ARM")" \
+	"so the compressed images have digests of their own"
 check "skopeo copy --all copies the index and its images" skopeo copy -q --all --src-tls-verify=false \
 	"docker://$R/multi/tiny:1" "oci:$TMP/layout:multi"
 got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$TMP/layout/index.json")
