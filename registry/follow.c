@@ -18,7 +18,9 @@ struct _SkFollower {
   gboolean stop;   /* the download is over: the file has its final size */
   gboolean done;   /* the thread has ended */
   gboolean spoiled;
-  SkHasher *prefixed;
+  SkHasher *prefixed; /* or: */
+  SkFollowFunc func;
+  gpointer func_data;
 };
 
 static const guint8 zeros[FOLLOW_CHUNK];
@@ -50,11 +52,35 @@ sk_hash_fd_range (SkHasher *h, int fd, guint64 at, gsize len, guint8 *buf)
   return n;
 }
 
-/* Hashes the next final bytes of [at, at + len); the lock is not held. */
+/* Hands over the next final bytes of [at, at + len) (0: none there yet,
+ * -1: spoiled); the lock is not held. */
 static gssize
 hash_range (SkFollower *f, guint8 *buf, guint64 at, gsize len)
 {
-  return sk_hash_fd_range (f->prefixed, f->fd, at, len, buf);
+  if (f->func == NULL)
+    return sk_hash_fd_range (f->prefixed, f->fd, at, len, buf);
+  off_t data = lseek (f->fd, (off_t) at, SEEK_DATA);
+  if (data > (off_t) at)
+    {
+      gsize hole = (gsize) MIN (MIN ((guint64) (data - at), (guint64) len), (guint64) sizeof zeros);
+      return f->func (zeros, hole, f->func_data) ? (gssize) hole : -1;
+    }
+  gssize n;
+  do
+    n = pread (f->fd, buf, len, at);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 && !f->func (buf, n, f->func_data))
+    return -1;
+  return n;
+}
+
+/* Bytes past the end of the file below what the download reported. */
+static gboolean
+pass_zeros (SkFollower *f, gsize len)
+{
+  if (f->func == NULL)
+    return sk_hasher_update (f->prefixed, zeros, len), TRUE;
+  return f->func (zeros, len, f->func_data);
 }
 
 static gpointer
@@ -80,10 +106,7 @@ follow (gpointer data)
        * turns into a hole.  (Waiting for those instead stalled the
        * hashing at every run of zeros until the download ended.) */
       if (n == 0)
-        {
-          n = (gssize) len;
-          sk_hasher_update (f->prefixed, zeros, len);
-        }
+        n = pass_zeros (f, len) ? (gssize) len : -1;
       g_mutex_lock (&f->lock);
       if (n < 0)
         {
@@ -116,6 +139,21 @@ sk_follower_new (int fd, guint64 have, SkDigestAlgorithm alg, GBytes *prefix)
       const void *data = g_bytes_get_data (prefix, &len);
       sk_hasher_update (f->prefixed, data, len);
     }
+  f->thread = g_thread_new ("skiff-follow", follow, f);
+  return f;
+}
+
+SkFollower *
+sk_follower_new_full (int fd, guint64 have, SkFollowFunc func, gpointer user_data)
+{
+  SkFollower *f = g_new0 (SkFollower, 1);
+  g_mutex_init (&f->lock);
+  g_cond_init (&f->cond);
+  f->fd = fd;
+  f->written = have;
+  (void) posix_fadvise (fd, 0, 0, POSIX_FADV_RANDOM); /* as in sk_follower_new */
+  f->func = func;
+  f->func_data = user_data;
   f->thread = g_thread_new ("skiff-follow", follow, f);
   return f;
 }
@@ -158,13 +196,21 @@ sk_follower_finish (SkFollower *f, guint64 size, char **out_prefixed)
   return TRUE;
 }
 
+gboolean
+sk_follower_finish_full (SkFollower *f, guint64 size)
+{
+  stop (f, size);
+  return !f->spoiled && f->pos == size;
+}
+
 void
 sk_follower_free (SkFollower *f)
 {
   if (f == NULL)
     return;
   stop (f, 0);
-  sk_hasher_free (f->prefixed);
+  if (f->prefixed)
+    sk_hasher_free (f->prefixed);
   g_mutex_clear (&f->lock);
   g_cond_clear (&f->cond);
   g_free (f);

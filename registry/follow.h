@@ -40,6 +40,18 @@ void sk_follower_advance (SkFollower *f, guint64 written);
  * and the file's @size bytes; FALSE when the result was spoiled. */
 gboolean sk_follower_finish (SkFollower *f, guint64 size, char **out_prefixed);
 
+/* Handed the file's bytes in order, as they become final (runs of zeros
+ * included); FALSE spoils the result. */
+typedef gboolean (*SkFollowFunc) (const guint8 *data, gsize len, gpointer user_data);
+
+/* Follows @fd (not owned) from its start, whose first @have bytes are
+ * there already, handing its bytes to @func on the follower's thread. */
+SkFollower *sk_follower_new_full (int fd, guint64 have, SkFollowFunc func, gpointer user_data);
+
+/* sk_follower_finish for a follower made by sk_follower_new_full: TRUE
+ * when @func was handed all @size bytes and never said no. */
+gboolean sk_follower_finish_full (SkFollower *f, guint64 size);
+
 /* Stops (if running) and frees; NULL-safe. */
 void sk_follower_free (SkFollower *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkFollower, sk_follower_free)

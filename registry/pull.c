@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #define COPY_CHUNK (1 << 20)
 #define WRITEBACK_STEP (8 * 1024 * 1024) /* as for downloads (http.c) */
@@ -45,7 +46,11 @@ typedef struct {
   GError *error;     /* of its download */
   SkFollower *follower; /* hashing the download as it goes, or NULL */
   char *object;      /* its ostree name, when the follower found it */
+  struct _Inflater *inflater; /* decompressing the download as it goes, or NULL */
 } Item;
+
+static void inflater_advance (struct _Inflater *in, guint64 written);
+static void inflater_free (struct _Inflater *in);
 
 static void
 emit (Pull *p, SkPullEventKind kind, const char *digest, const char *media_type, guint64 done, guint64 total)
@@ -62,6 +67,8 @@ on_bytes (guint64 done, guint64 total, gpointer user_data)
   Item *it = user_data;
   if (it->follower)
     sk_follower_advance (it->follower, done);
+  if (it->inflater)
+    inflater_advance (it->inflater, done);
   emit (it->p, SK_PULL_EVENT_BLOB_BYTES, it->d->digest, it->d->media_type, done, total);
 }
 
@@ -251,6 +258,7 @@ item_clear (Item *it)
   if (it->have)
     sk_store_blob_free (it->have);
   g_clear_pointer (&it->follower, sk_follower_free);
+  g_clear_pointer (&it->inflater, inflater_free);
   g_free (it->object);
   sk_close_fdp (&it->fd);
   g_free (it->path);
@@ -305,6 +313,118 @@ stored_as_is (const SkDescriptor *d)
   return compression == NULL || *compression == '\0';
 }
 
+/* ---------------------------------------------------------------- decompressing as it downloads */
+
+/* A zstd layer decompressed by a follower as its download goes: into an
+ * unnamed-until-stored file of the store's tmp/, zero blocks left as
+ * holes, its diff-id and store name hashed in the same pass.  Anything
+ * unusual (the download starting over, bytes zstd refuses, more than the
+ * annotation's size) only spoils it: the layer is then decompressed again
+ * after the download, which reports what was wrong. */
+typedef struct _Inflater {
+  SkFollower *follower;
+  ZSTD_DCtx *dctx;
+  char *path;
+  int fd;
+  guint64 max_size;
+  guint64 at, synced;
+  size_t last; /* ZSTD_decompressStream's last answer: 0 at a frame's end */
+  guint8 *out;
+  gsize out_cap;
+  SkHasher *diff;
+  SkHasher *object;
+} Inflater;
+
+static gboolean
+inflate_consume (const guint8 *data, gsize len, gpointer user_data)
+{
+  Inflater *in = user_data;
+  ZSTD_inBuffer ib = { data, len, 0 };
+  while (ib.pos < ib.size)
+    {
+      ZSTD_outBuffer ob = { in->out, in->out_cap, 0 };
+      in->last = ZSTD_decompressStream (in->dctx, &ob, &ib);
+      if (ZSTD_isError (in->last) || in->at + ob.pos > in->max_size)
+        return FALSE;
+      if (ob.pos == 0)
+        continue;
+      if (!sk_pwrite_sparse (in->fd, in->out, ob.pos, in->at))
+        return FALSE;
+      sk_hasher_update (in->diff, in->out, ob.pos);
+      sk_hasher_update (in->object, in->out, ob.pos);
+      in->at += ob.pos;
+      if (in->at >= in->synced + WRITEBACK_STEP)
+        {
+          (void) sync_file_range (in->fd, (off_t) in->synced, (off_t) (in->at - in->synced), SYNC_FILE_RANGE_WRITE);
+          in->synced = in->at;
+        }
+    }
+  return TRUE;
+}
+
+static void
+inflater_advance (Inflater *in, guint64 written)
+{
+  sk_follower_advance (in->follower, written);
+}
+
+static void
+inflater_free (Inflater *in)
+{
+  if (in == NULL)
+    return;
+  sk_follower_free (in->follower); /* first: it stops the thread */
+  ZSTD_freeDCtx (in->dctx);
+  sk_close_fdp (&in->fd);
+  if (in->path)
+    (void) unlink (in->path);
+  g_free (in->path);
+  g_free (in->out);
+  sk_hasher_free (in->diff);
+  sk_hasher_free (in->object);
+  g_free (in);
+}
+
+/* An inflater for @it's download (a zstd disk layer), or NULL. */
+static Inflater *
+inflater_new (Item *it)
+{
+  const char *diff_id = sk_descriptor_get_annotation (it->d, SK_ANNOTATION_DISK_DIFF_ID);
+  const char *size = sk_descriptor_get_annotation (it->d, SK_ANNOTATION_DISK_SIZE);
+  if (diff_id == NULL || size == NULL || !g_str_equal (sk_pull_layer_compression (it->d->media_type), "zstd"))
+    return NULL;
+  Inflater *in = g_new0 (Inflater, 1);
+  in->fd = -1;
+  in->max_size = g_ascii_strtoull (size, NULL, 10);
+  g_autofree char *name = g_strdup_printf ("layer-%s.qcow2.tmp", sk_digest_hex (diff_id));
+  in->path = g_build_filename (sk_store_tmp_dir (it->p->store), name, NULL);
+  in->fd = open (in->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  in->dctx = ZSTD_createDCtx ();
+  if (in->fd < 0 || in->dctx == NULL)
+    {
+      inflater_free (in);
+      return NULL;
+    }
+  in->out_cap = ZSTD_DStreamOutSize ();
+  in->out = g_malloc (in->out_cap);
+  in->diff = sk_hasher_new (SK_DIGEST_SHA256);
+  in->object = sk_hasher_new (SK_DIGEST_SHA256);
+  g_autoptr (GBytes) header = sk_store_blob_header (in->max_size, NULL);
+  sk_hasher_update (in->object, g_bytes_get_data (header, NULL), g_bytes_get_size (header));
+  in->follower = sk_follower_new_full (it->fd, it->resume, inflate_consume, in);
+  return in;
+}
+
+/* After the download: TRUE when the inflater decompressed all of it into
+ * a whole zstd stream of the annotated size. */
+static gboolean
+inflater_finish (Inflater *in, guint64 size)
+{
+  if (!sk_follower_finish_full (in->follower, size) || in->last != 0 || in->at != in->max_size)
+    return FALSE;
+  return ftruncate (in->fd, (off_t) in->at) == 0;
+}
+
 /* Downloads every item that needs it, SK_PULL_PARALLEL at a time. */
 static gboolean
 download_items (Pull *p, Item *items, guint n, GError **error)
@@ -325,6 +445,8 @@ download_items (Pull *p, Item *items, guint n, GError **error)
       g_autoptr (GBytes) header = stored_as_is (it->d) ? sk_store_blob_header (it->d->size, NULL) : NULL;
       if (header)
         it->follower = sk_follower_new (it->fd, it->resume, SK_DIGEST_SHA256, header);
+      else if (it->disk)
+        it->inflater = inflater_new (it);
     }
   if (n_jobs == 0)
     return TRUE;
@@ -345,6 +467,11 @@ download_items (Pull *p, Item *items, guint n, GError **error)
           sk_debug ("blob '%s': hashed for the store during its download", it->d->digest);
         }
       g_clear_pointer (&it->follower, sk_follower_free);
+      if (it->inflater && (it->error || !inflater_finish (it->inflater, it->d->size)))
+        {
+          sk_debug ("layer '%s': decompressing during the download did not work out", it->d->digest);
+          g_clear_pointer (&it->inflater, inflater_free);
+        }
     }
   return TRUE;
 }
@@ -454,8 +581,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LayerFiles, layer_files_clear)
  * is compressed, checked against the diff-id and size either way.
  * Returns an fd of the qcow2 (its path is @files->unpacked or partial). */
 static int
-unpack_layer (Pull *p, const SkDescriptor *d, int blob_fd, LayerFiles *files, const char **out_path, GError **error)
+unpack_layer (Item *it, LayerFiles *files, const char **out_path, GError **error)
 {
+  Pull *p = it->p;
+  const SkDescriptor *d = it->d;
+  int blob_fd = it->fd;
   const char *diff_id = sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_DIFF_ID);
   guint64 want_size = g_ascii_strtoull (sk_descriptor_get_annotation (d, SK_ANNOTATION_DISK_SIZE), NULL, 10);
   const char *compression = sk_pull_layer_compression (d->media_type);
@@ -468,6 +598,20 @@ unpack_layer (Pull *p, const SkDescriptor *d, int blob_fd, LayerFiles *files, co
       *out_path = files->partial;
       if (digest && size == want_size)
         return dup (blob_fd);
+    }
+  else if (it->inflater)
+    {
+      /* decompressed during the download */
+      Inflater *in = it->inflater;
+      files->unpacked = g_steal_pointer (&in->path);
+      g_autofree char *object = sk_hasher_finish (in->object);
+      files->object = g_strdup (sk_digest_hex (object));
+      digest = sk_hasher_finish (in->diff);
+      size = in->at;
+      *out_path = files->unpacked;
+      sk_debug ("layer '%s': decompressed during its download", d->digest);
+      if (g_str_equal (digest, diff_id) && size == want_size)
+        return g_steal_fd (&in->fd);
     }
   else
     {
@@ -499,7 +643,7 @@ store_disk (Item *it, const char *parent_diff_id, GError **error)
   g_autofree char *backing = parent_diff_id ? g_strdup_printf ("%s.qcow2", sk_digest_hex (parent_diff_id)) : NULL;
   g_auto (LayerFiles) files = { .partial = g_strdup (it->path) };
   const char *qcow2 = NULL;
-  sk_autofd int fd = unpack_layer (p, d, it->fd, &files, &qcow2, error);
+  sk_autofd int fd = unpack_layer (it, &files, &qcow2, error);
   if (fd < 0 || !sk_qcow2_verify (qcow2, backing, NULL, error))
     return FALSE;
   /* The verified file itself becomes the stored layer (no copy). */

@@ -4,9 +4,13 @@
 #   1. upload: `skiff push` of a single-layer image (SK_BENCH_MIB of 4 MiB
 #      stripes, random and zero by turns) to a fresh prefix vs
 #      `/usr/bin/aws s3 cp` of the same layer file to a fresh key
-#      (target: skiff at least 2x aws's throughput);
-#   2. download: `skiff pull` into a fresh store vs `aws s3 cp` of that
-#      object to a fresh file (target: at least 2x);
+#      (target: skiff at least 2x aws's throughput): skiff with
+#      --compression none (the same bytes as aws) and as it pushes by
+#      default (zstd: it compresses, then sends fewer bytes);
+#   2. download: `skiff pull` into a fresh store vs `aws s3 cp` of the
+#      layer object to a fresh file (target: at least 2x): skiff pulls the
+#      uncompressed image (the same bytes as aws) and the zstd one (fewer
+#      bytes, then decompressed);
 #   3. a second push of the unchanged image: blob bytes uploaded (skiff's
 #      own count, and radosgw's access log: PUTs of blob keys) (target: 0).
 # Throughput is the layer's bytes over the command's wall time.  Prints a
@@ -90,10 +94,17 @@ rm -f "$W/one.raw"
 "$SKIFF" --root "$W/src" import -q "$W/one.qcow2" localhost/bench/one:1 >/dev/null || die "import"
 BYTES=$(stat -c %s "$W/one.qcow2")
 
-skiff_push() { "$SKIFF" --root "$W/src" push -q localhost/bench/one:1 "s3://bench/run$1/one:1"; }
+# skiff_push RUN [--compression none]: to run RUN's prefix (zstd) or
+# RUN's prefix "none" (uncompressed)
+skiff_push() {
+	local run=$1 name=zstd
+	shift
+	[ $# -gt 0 ] && name=none
+	"$SKIFF" --root "$W/src" push -q "$@" localhost/bench/one:1 "s3://bench/run$run/$name:1"
+}
 skiff_pull() {
 	rm -rf "$W/dst"
-	"$SKIFF" --root "$W/dst" pull -q "s3://bench/run$1/one:1"
+	"$SKIFF" --root "$W/dst" pull -q "s3://bench/run$1/$2:1"
 }
 aws_up() { /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "$W/one.qcow2" "s3://bench/aws$1/blob"; }
 aws_down() {
@@ -103,10 +114,12 @@ aws_down() {
 
 for ((run = 1; run <= RUNS; run++)); do
 	say "run $run of $RUNS"
-	timed "$W/skiff-push" skiff_push "$run"
+	timed "$W/skiff-push" skiff_push "$run" --compression none
 	timed "$W/aws-up" aws_up "$run"
-	timed "$W/skiff-pull" skiff_pull "$run"
+	timed "$W/skiff-pushz" skiff_push "$run"
+	timed "$W/skiff-pull" skiff_pull "$run" none
 	timed "$W/aws-down" aws_down "$run"
+	timed "$W/skiff-pullz" skiff_pull "$run" zstd
 	cmp -s "$W/down.bin" "$W/one.qcow2" || die "aws downloaded different bytes"
 	rm -rf "$W/dst" "$W/down.bin"
 	# Keep the OSD's sparse file small: earlier runs' objects go.
@@ -117,10 +130,10 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 say "second push of the unchanged image"
-puts_before=$(grep '"skiff/' "$S3_RGW_LOG" | grep -c "\"PUT /bench/run$RUNS/one/blobs/")
-"$SKIFF" --root "$W/src" push localhost/bench/one:1 "s3://bench/run$RUNS/one:1" >/dev/null 2>"$W/repush.err" ||
+puts_before=$(grep '"skiff/' "$S3_RGW_LOG" | grep -c "\"PUT /bench/run$RUNS/zstd/blobs/")
+"$SKIFF" --root "$W/src" push localhost/bench/one:1 "s3://bench/run$RUNS/zstd:1" >/dev/null 2>"$W/repush.err" ||
 	die "second push failed: $(cat "$W/repush.err")"
-puts_after=$(grep '"skiff/' "$S3_RGW_LOG" | grep -c "\"PUT /bench/run$RUNS/one/blobs/")
+puts_after=$(grep '"skiff/' "$S3_RGW_LOG" | grep -c "\"PUT /bench/run$RUNS/zstd/blobs/")
 repush_bytes=$(sed -n 's/^[0-9]* blobs uploaded (\(.*\)), .*/\1/p' "$W/repush.err")
 repush_puts=$((puts_after - puts_before))
 
@@ -129,6 +142,10 @@ sp=$(median <"$W/skiff-push")
 au=$(median <"$W/aws-up")
 sl=$(median <"$W/skiff-pull")
 ad=$(median <"$W/aws-down")
+spz=$(median <"$W/skiff-pushz")
+slz=$(median <"$W/skiff-pullz")
+ZBYTES=$(aws_s3 ls --recursive "s3://bench/run$RUNS/zstd/blobs/" | sort -k3 -n | tail -1 | awk '{ print $3 }')
+zmib=$(awk -v b="$ZBYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 record upload_skiff_mibps "$(mibps "$sp")"
 record upload_aws_mibps "$(mibps "$au")"
@@ -136,6 +153,8 @@ record download_skiff_mibps "$(mibps "$sl")"
 record download_aws_mibps "$(mibps "$ad")"
 record upload_ratio "$(ratio "$sp" "$au")"
 record download_ratio "$(ratio "$sl" "$ad")"
+record upload_zstd_ratio "$(ratio "$spz" "$au")"
+record download_zstd_ratio "$(ratio "$slz" "$ad")"
 record repush_blob_puts "$repush_puts"
 record repush_bytes "$repush_bytes"
 
@@ -144,8 +163,10 @@ echo "S3 transport, radosgw on 127.0.0.1, $size_mib MiB layer, median of $RUNS r
 echo
 echo "| measurement | skiff | aws s3 cp | skiff / aws | target |"
 echo "|---|---|---|---|---|"
-echo "| upload (push vs cp up) | ${sp} s, $(mibps "$sp") MiB/s | ${au} s, $(mibps "$au") MiB/s | $(ratio "$sp" "$au")x | >= 2x |"
-echo "| download (pull vs cp down) | ${sl} s, $(mibps "$sl") MiB/s | ${ad} s, $(mibps "$ad") MiB/s | $(ratio "$sl" "$ad")x | >= 2x |"
+echo "| upload, the same bytes (push --compression none vs cp up) | ${sp} s, $(mibps "$sp") MiB/s | ${au} s, $(mibps "$au") MiB/s | $(ratio "$sp" "$au")x | >= 2x |"
+echo "| upload, skiff's default (push: zstd, $zmib MiB sent, vs cp up of the layer) | ${spz} s, $(mibps "$spz") MiB/s | ${au} s, $(mibps "$au") MiB/s | $(ratio "$spz" "$au")x | >= 2x |"
+echo "| download, the same bytes (pull of the uncompressed image vs cp down) | ${sl} s, $(mibps "$sl") MiB/s | ${ad} s, $(mibps "$ad") MiB/s | $(ratio "$sl" "$ad")x | >= 2x |"
+echo "| download, skiff's default (pull of the zstd image, $zmib MiB fetched and decompressed, vs cp down of the layer) | ${slz} s, $(mibps "$slz") MiB/s | ${ad} s, $(mibps "$ad") MiB/s | $(ratio "$slz" "$ad")x | >= 2x |"
 echo "| re-push of the unchanged image | ${repush_bytes} uploaded, ${repush_puts} blob PUTs | | | 0 |"
 echo
-echo "skiff pull includes verifying the digest and writing the layer into the store; aws s3 cp only writes the file."
+echo "Throughput is the uncompressed layer's bytes over the wall time.  skiff pull includes verifying the digest and writing the layer into the store; aws s3 cp only writes the file."
