@@ -4,7 +4,8 @@
 # rewritten Content-Type and Docker-Content-Digest, a manifest over 4 MiB,
 # 503/429 with Retry-After, redirects to file:// and ftp://), a wrong
 # password, expired tokens, a registry that is down, a host that does not
-# resolve, a layer that is no valid qcow2.  Each fails with one line naming
+# resolve, a layer that is no valid qcow2, a zstd layer that holds more
+# than its annotation says.  Each fails with one line naming
 # the registry and the object, exit 1, with the store unchanged (images,
 # fsck); a later good pull succeeds, resuming what a broken one left.
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +119,58 @@ bad_pull "redirect to file://" "Protocol \"file\" not supported" \
 	"{\"path\":\"$BLOB\",\"action\":\"redirect\",\"location\":\"file:///etc/passwd\"}"
 bad_pull "redirect to ftp://" "Protocol \"ftp\" not supported" \
 	"{\"path\":\"$BLOB\",\"action\":\"redirect\",\"location\":\"ftp://127.0.0.1/blob\"}"
+
+# ---------------------------------------------------------------- a zstd layer, decompressed as it downloads
+# The same disk as skiff pushes it by default (zstd).  A thread follows the
+# download, decompressing; whatever upsets it (a restart, bytes too many)
+# makes the pull decompress the finished download again, or refuse it.
+src push -q --tls-verify=false localhost/src/big:1 "$REGISTRY_ADDR/skiff/bigz:1" >"$TMP/bigz.out" ||
+	abort "pushing the zstd image"
+ZDIGEST=$(cat "$TMP/bigz.out")
+curl -sS -H "Accept: application/vnd.oci.image.manifest.v1+json" -o "$TMP/bigz.json" \
+	"$REGISTRY_URL/v2/skiff/bigz/manifests/1" || abort "reading the zstd manifest"
+ZLAYER=$(python3 -c 'import json,sys; print([l["digest"] for l in json.load(open(sys.argv[1]))["layers"] if "zstd" in l["mediaType"]][0])' \
+	"$TMP/bigz.json")
+ZBLOB=/blobs/$ZLAYER
+GOOD_REF=$REF
+REF=$PROXY_ADDR/skiff/bigz:1
+
+bad_pull "corrupted zstd blob" "blob '$ZLAYER': digest mismatch" \
+	"{\"path\":\"$ZBLOB\",\"action\":\"corrupt\",\"offset\":100000}"
+proxy_rules "{\"path\":\"$ZBLOB\",\"action\":\"drop\",\"percent\":60,\"times\":1}"
+run env SKIFF_DEBUG=1 "$SKIFF" --root "$TMP/root" pull -q --tls-verify=false "$REF"
+is "$RC" 0 "a zstd layer through a connection dropped at 60 %" || diag "$(_sk_tail "$ERR")"
+is "$OUT" "$ZDIGEST" "has the pushed digest"
+like "$ERR" "layer '$ZLAYER': decompressed during its download" "it was decompressed as it came, across the resumed request"
+check "the layer decompressed as it came is the published disk" cmp "$TMP/root/layers/$HEX.qcow2" "$TMP/big.qcow2"
+check "fsck after it" skiff fsck
+skiff rmi "$REF" >/dev/null && skiff prune >/dev/null
+proxy_rules
+
+# An earlier pull left a partial download of other bytes: the resumed
+# download does not match, starts over, and the layer is decompressed after it.
+head -c 1M /dev/urandom >"$TMP/root/tmp/blob-${ZLAYER#sha256:}.partial"
+run env SKIFF_DEBUG=1 "$SKIFF" --root "$TMP/root" pull -q --tls-verify=false "$REF"
+is "$RC" 0 "a zstd layer resumed from wrong bytes" || diag "$(_sk_tail "$ERR")"
+is "$OUT" "$ZDIGEST" "has the pushed digest"
+like "$ERR" "starting over" "its download started over"
+unlike "$ERR" "decompressed during its download" "so it was decompressed after the download"
+check "that layer is the published disk" cmp "$TMP/root/layers/$HEX.qcow2" "$TMP/big.qcow2"
+check "fsck after it" skiff fsck
+skiff rmi "$REF" >/dev/null && skiff prune >/dev/null
+EMPTY=$(image_ids)
+
+# The zstd blob under a manifest whose disk is smaller than what it holds.
+curl -sS -o "$TMP/z.blob" "$REGISTRY_URL/v2/skiff/bigz$ZBLOB" || abort "fetching the zstd blob"
+make_disk "$TMP/small.qcow2"
+write_config "$TMP/lie-config.json" "$TMP/small.qcow2"
+write_manifest "$TMP/lie" "$TMP/lie-config.json" "application/vnd.skiff.disk.qcow2.v1+zstd:$TMP/z.blob:$TMP/small.qcow2"
+publish "$TMP/lie" skiff/lie 1 || abort "publishing skiff/lie:1"
+REF=$PROXY_ADDR/skiff/lie:1
+bad_pull "a zstd layer larger than its annotated size" "decompressed layer is larger than its $(size_of "$TMP/small.qcow2") bytes"
+is "$(ls "$TMP/root/tmp" | wc -l)" 0 "the refused layer leaves nothing in tmp"
+REF=$GOOD_REF
+proxy_rules
 
 # ---------------------------------------------------------------- manifests
 
