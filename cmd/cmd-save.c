@@ -57,7 +57,7 @@ sk_cmd_save (int argc, char **argv, GError **error)
                      "readable by 'skiff load' and 'skopeo copy oci-archive:FILE ...'.\n"
                      "The store keeps layers uncompressed: a layer pulled compressed is\n"
                      "compressed again the same way, which keeps the digest when skiff made\n"
-                     "the original (skiff push --compression) and changes it otherwise.",
+                     "the original (skiff push) and changes it otherwise.",
                      entries, &argc, &argv, error)
       || !sk_cmd_check_args ("save", argc, 1, -1, error))
     return SK_CMD_FAILED;
