@@ -86,6 +86,17 @@ sk_write_all (int fd, const void *data, gsize len)
   return TRUE;
 }
 
+void
+sk_start_writeback (int fd, guint64 *synced, guint64 at)
+{
+  if (at < *synced)
+    *synced = at;
+  if (at < *synced + SK_WRITEBACK_STEP)
+    return;
+  (void) sync_file_range (fd, (off_t) *synced, (off_t) (at - *synced), SYNC_FILE_RANGE_WRITE);
+  *synced = at;
+}
+
 static gboolean
 pwrite_all (int fd, const char *data, gsize len, guint64 offset)
 {

@@ -34,6 +34,14 @@ gboolean sk_file_write_atomic_nosync (const char *path, const void *data, gsize 
  * FALSE with errno set on failure. */
 gboolean sk_write_all (int fd, const void *data, gsize len);
 
+/* For a file written from start to end that will be synced (the store
+ * syncs what it keeps): once the bytes from *@synced to @at are
+ * SK_WRITEBACK_STEP or more, the disk starts writing them (no waiting),
+ * so the sync at the end finds little left; *@synced moves to @at.  An
+ * @at below *@synced (the writer started over) moves it back. */
+#define SK_WRITEBACK_STEP (8 * 1024 * 1024)
+void sk_start_writeback (int fd, guint64 *synced, guint64 at);
+
 /* Zero blocks of this size (the file system's) are left as holes. */
 #define SK_SPARSE_BLOCK 4096
 

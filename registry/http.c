@@ -22,7 +22,6 @@
 #define HASH_CHUNK (1 << 20)
 #define WRITE_BUFFER (1024 * 1024) /* downloads reach their file in pieces of this size */
 #define FOLLOW_MIN_SIZE (8 * 1024 * 1024) /* downloads hashed on another thread: at least this large */
-#define WRITEBACK_STEP (8 * 1024 * 1024) /* disk writeback is started every this many bytes */
 
 struct _SkHttp {
   CURL *curl;
@@ -318,14 +317,7 @@ flush_writes (Transfer *t)
     sk_follower_advance (t->follower, t->offset);
   /* The store syncs what it keeps: start the disk writing now, while
    * the rest downloads, instead of all of it at the end. */
-  guint64 end = t->dl->file_offset + t->offset;
-  if (end < t->synced) /* started over */
-    t->synced = end;
-  if (end >= t->synced + WRITEBACK_STEP)
-    {
-      (void) sync_file_range (t->fd, (off_t) t->synced, (off_t) (end - t->synced), SYNC_FILE_RANGE_WRITE);
-      t->synced = end;
-    }
+  sk_start_writeback (t->fd, &t->synced, t->dl->file_offset + t->offset);
   if (t->dl->progress)
     {
       curl_off_t cl = -1;

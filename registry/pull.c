@@ -20,7 +20,6 @@
 #include <zstd.h>
 
 #define COPY_CHUNK (1 << 20)
-#define WRITEBACK_STEP (8 * 1024 * 1024) /* as for downloads (http.c) */
 /* Blobs downloaded at once. */
 #define SK_PULL_PARALLEL 4
 
@@ -313,11 +312,71 @@ stored_as_is (const SkDescriptor *d)
   return compression == NULL || *compression == '\0';
 }
 
+/* ---------------------------------------------------------------- decompressed layers */
+
+/* Where a decompressed layer goes: its file, written from start to end
+ * (zero blocks left as holes, the disk writing as it goes), and two
+ * hashes of its bytes: the diff-id, and the store's name for a file of
+ * the size the manifest gives (so storing it needs no second read). */
+typedef struct {
+  int fd;
+  guint64 max_size;
+  guint64 at, synced;
+  SkHasher *diff;
+  SkHasher *object;
+} Unpacked;
+
+static void
+unpacked_init (Unpacked *u, int fd, guint64 max_size)
+{
+  *u = (Unpacked) { .fd = fd, .max_size = max_size, .diff = sk_hasher_new (SK_DIGEST_SHA256),
+                    .object = sk_hasher_new (SK_DIGEST_SHA256) };
+  g_autoptr (GBytes) header = sk_store_blob_header (max_size, NULL);
+  sk_hasher_update (u->object, g_bytes_get_data (header, NULL), g_bytes_get_size (header));
+}
+
+static void
+unpacked_clear (Unpacked *u)
+{
+  g_clear_pointer (&u->diff, sk_hasher_free);
+  g_clear_pointer (&u->object, sk_hasher_free);
+}
+
+/* Appends @len bytes: FALSE with @error past max_size, or when writing
+ * fails. */
+static gboolean
+unpacked_write (Unpacked *u, const void *buf, gsize len, GError **error)
+{
+  if (u->at + len > u->max_size)
+    return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
+                        "decompressed layer is larger than its %" G_GUINT64_FORMAT " bytes", u->max_size), FALSE;
+  if (!sk_pwrite_sparse (u->fd, buf, len, u->at))
+    return sk_error_from_errno (error, errno, "writing the decompressed layer");
+  sk_hasher_update (u->diff, buf, len);
+  sk_hasher_update (u->object, buf, len);
+  u->at += len;
+  sk_start_writeback (u->fd, &u->synced, u->at);
+  return TRUE;
+}
+
+/* The end: the file gets its size (zeros at its end are a hole too).
+ * Returns the bytes' sha256, and in *@out_object their store name when
+ * there are max_size of them. */
+static char *
+unpacked_finish (Unpacked *u, char **out_object, GError **error)
+{
+  if (ftruncate (u->fd, (off_t) u->at) < 0)
+    return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
+  g_autofree char *object = sk_hasher_finish (u->object);
+  *out_object = u->at == u->max_size ? g_strdup (sk_digest_hex (object)) : NULL;
+  return sk_hasher_finish (u->diff);
+}
+
 /* ---------------------------------------------------------------- decompressing as it downloads */
 
-/* A zstd layer decompressed by a follower as its download goes: into an
- * unnamed-until-stored file of the store's tmp/, zero blocks left as
- * holes, its diff-id and store name hashed in the same pass.  Anything
+/* A zstd layer decompressed by a follower as its download goes, into the
+ * file of the store's tmp/ that decompressing after the download would
+ * write (an Unpacked: holes, both hashes in the same pass).  Anything
  * unusual (the download starting over, bytes zstd refuses, more than the
  * annotation's size) only spoils it: the layer is then decompressed again
  * after the download, which reports what was wrong. */
@@ -326,13 +385,10 @@ typedef struct _Inflater {
   ZSTD_DCtx *dctx;
   char *path;
   int fd;
-  guint64 max_size;
-  guint64 at, synced;
+  Unpacked u;
   size_t last; /* ZSTD_decompressStream's last answer: 0 at a frame's end */
   guint8 *out;
   gsize out_cap;
-  SkHasher *diff;
-  SkHasher *object;
 } Inflater;
 
 static gboolean
@@ -344,20 +400,8 @@ inflate_consume (const guint8 *data, gsize len, gpointer user_data)
     {
       ZSTD_outBuffer ob = { in->out, in->out_cap, 0 };
       in->last = ZSTD_decompressStream (in->dctx, &ob, &ib);
-      if (ZSTD_isError (in->last) || in->at + ob.pos > in->max_size)
+      if (ZSTD_isError (in->last) || (ob.pos > 0 && !unpacked_write (&in->u, in->out, ob.pos, NULL)))
         return FALSE;
-      if (ob.pos == 0)
-        continue;
-      if (!sk_pwrite_sparse (in->fd, in->out, ob.pos, in->at))
-        return FALSE;
-      sk_hasher_update (in->diff, in->out, ob.pos);
-      sk_hasher_update (in->object, in->out, ob.pos);
-      in->at += ob.pos;
-      if (in->at >= in->synced + WRITEBACK_STEP)
-        {
-          (void) sync_file_range (in->fd, (off_t) in->synced, (off_t) (in->at - in->synced), SYNC_FILE_RANGE_WRITE);
-          in->synced = in->at;
-        }
     }
   return TRUE;
 }
@@ -380,8 +424,7 @@ inflater_free (Inflater *in)
     (void) unlink (in->path);
   g_free (in->path);
   g_free (in->out);
-  sk_hasher_free (in->diff);
-  sk_hasher_free (in->object);
+  unpacked_clear (&in->u);
   g_free (in);
 }
 
@@ -395,7 +438,6 @@ inflater_new (Item *it)
     return NULL;
   Inflater *in = g_new0 (Inflater, 1);
   in->fd = -1;
-  in->max_size = g_ascii_strtoull (size, NULL, 10);
   g_autofree char *name = g_strdup_printf ("layer-%s.qcow2.tmp", sk_digest_hex (diff_id));
   in->path = g_build_filename (sk_store_tmp_dir (it->p->store), name, NULL);
   in->fd = open (in->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -407,10 +449,7 @@ inflater_new (Item *it)
     }
   in->out_cap = ZSTD_DStreamOutSize ();
   in->out = g_malloc (in->out_cap);
-  in->diff = sk_hasher_new (SK_DIGEST_SHA256);
-  in->object = sk_hasher_new (SK_DIGEST_SHA256);
-  g_autoptr (GBytes) header = sk_store_blob_header (in->max_size, NULL);
-  sk_hasher_update (in->object, g_bytes_get_data (header, NULL), g_bytes_get_size (header));
+  unpacked_init (&in->u, in->fd, g_ascii_strtoull (size, NULL, 10));
   in->follower = sk_follower_new_full (it->fd, it->resume, inflate_consume, in);
   return in;
 }
@@ -420,9 +459,7 @@ inflater_new (Item *it)
 static gboolean
 inflater_finish (Inflater *in, guint64 size)
 {
-  if (!sk_follower_finish_full (in->follower, size) || in->last != 0 || in->at != in->max_size)
-    return FALSE;
-  return ftruncate (in->fd, (off_t) in->at) == 0;
+  return sk_follower_finish_full (in->follower, size) && in->last == 0 && in->u.at == in->u.max_size;
 }
 
 /* Downloads every item that needs it, SK_PULL_PARALLEL at a time. */
@@ -522,40 +559,29 @@ decompress (int in_fd, const char *compression, int out_fd, guint64 max_size, gu
   if (archive_read_support_format_raw (a) != ARCHIVE_OK || lseek (in_fd, 0, SEEK_SET) < 0
       || archive_read_open_fd (a, in_fd, COPY_CHUNK) != ARCHIVE_OK || archive_read_next_header (a, &entry) != ARCHIVE_OK)
     return sk_error_from_archive (error, a, "decompressing the layer"), NULL;
-  g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
-  g_autoptr (SkHasher) obj = sk_hasher_new (SK_DIGEST_SHA256);
-  g_autoptr (GBytes) header = sk_store_blob_header (max_size, NULL);
-  sk_hasher_update (obj, g_bytes_get_data (header, NULL), g_bytes_get_size (header));
+  Unpacked u;
+  unpacked_init (&u, out_fd, max_size);
   g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
-  guint64 at = 0, synced = 0;
+  char *digest = NULL;
   for (;;)
     {
       la_ssize_t n = archive_read_data (a, buf, COPY_CHUNK);
       if (n < 0)
-        return sk_error_from_archive (error, a, "decompressing the layer"), NULL;
-      if (n == 0)
-        break;
-      if (at + n > max_size)
-        return g_set_error (error, SK_ERROR, SK_ERROR_INVALID_IMAGE,
-                            "decompressed layer is larger than its %" G_GUINT64_FORMAT " bytes", max_size), NULL;
-      if (!sk_pwrite_sparse (out_fd, buf, n, at))
-        return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
-      sk_hasher_update (h, buf, n);
-      sk_hasher_update (obj, buf, n);
-      at += n;
-      if (at >= synced + WRITEBACK_STEP)
         {
-          (void) sync_file_range (out_fd, (off_t) synced, (off_t) (at - synced), SYNC_FILE_RANGE_WRITE);
-          synced = at;
+          sk_error_from_archive (error, a, "decompressing the layer");
+          break;
         }
+      if (n == 0)
+        {
+          digest = unpacked_finish (&u, out_object, error);
+          break;
+        }
+      if (!unpacked_write (&u, buf, n, error))
+        break;
     }
-  if (ftruncate (out_fd, (off_t) at) < 0)
-    return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
-  g_autofree char *object = sk_hasher_finish (obj);
-  if (at == max_size)
-    *out_object = g_strdup (sk_digest_hex (object));
-  *out_size = at;
-  return sk_hasher_finish (h);
+  *out_size = u.at;
+  unpacked_clear (&u);
+  return digest;
 }
 
 typedef struct {
@@ -604,10 +630,10 @@ unpack_layer (Item *it, LayerFiles *files, const char **out_path, GError **error
       /* decompressed during the download */
       Inflater *in = it->inflater;
       files->unpacked = g_steal_pointer (&in->path);
-      g_autofree char *object = sk_hasher_finish (in->object);
-      files->object = g_strdup (sk_digest_hex (object));
-      digest = sk_hasher_finish (in->diff);
-      size = in->at;
+      digest = unpacked_finish (&in->u, &files->object, error);
+      if (digest == NULL)
+        return -1;
+      size = in->u.at;
       *out_path = files->unpacked;
       sk_debug ("layer '%s': decompressed during its download", d->digest);
       if (g_str_equal (digest, diff_id) && size == want_size)
