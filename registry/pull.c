@@ -317,29 +317,30 @@ stored_as_is (const SkDescriptor *d)
 /* Where a decompressed layer goes: its file, written from start to end
  * (zero blocks left as holes, the disk writing as it goes), and two
  * hashes of its bytes: the diff-id, and the store's name for a file of
- * the size the manifest gives (so storing it needs no second read). */
+ * the size the manifest gives (so storing it needs no second read),
+ * which a follower computes from the file on another core, as for
+ * downloads. */
 typedef struct {
   int fd;
   guint64 max_size;
   guint64 at, synced;
   SkHasher *diff;
-  SkHasher *object;
+  SkFollower *object;
 } Unpacked;
 
 static void
 unpacked_init (Unpacked *u, int fd, guint64 max_size)
 {
-  *u = (Unpacked) { .fd = fd, .max_size = max_size, .diff = sk_hasher_new (SK_DIGEST_SHA256),
-                    .object = sk_hasher_new (SK_DIGEST_SHA256) };
   g_autoptr (GBytes) header = sk_store_blob_header (max_size, NULL);
-  sk_hasher_update (u->object, g_bytes_get_data (header, NULL), g_bytes_get_size (header));
+  *u = (Unpacked) { .fd = fd, .max_size = max_size, .diff = sk_hasher_new (SK_DIGEST_SHA256),
+                    .object = sk_follower_new (fd, 0, SK_DIGEST_SHA256, header) };
 }
 
 static void
 unpacked_clear (Unpacked *u)
 {
   g_clear_pointer (&u->diff, sk_hasher_free);
-  g_clear_pointer (&u->object, sk_hasher_free);
+  g_clear_pointer (&u->object, sk_follower_free);
 }
 
 /* Appends @len bytes: FALSE with @error past max_size, or when writing
@@ -353,8 +354,8 @@ unpacked_write (Unpacked *u, const void *buf, gsize len, GError **error)
   if (!sk_pwrite_sparse (u->fd, buf, len, u->at))
     return sk_error_from_errno (error, errno, "writing the decompressed layer");
   sk_hasher_update (u->diff, buf, len);
-  sk_hasher_update (u->object, buf, len);
   u->at += len;
+  sk_follower_advance (u->object, u->at);
   sk_start_writeback (u->fd, &u->synced, u->at);
   return TRUE;
 }
@@ -367,8 +368,10 @@ unpacked_finish (Unpacked *u, char **out_object, GError **error)
 {
   if (ftruncate (u->fd, (off_t) u->at) < 0)
     return sk_error_from_errno (error, errno, "writing the decompressed layer"), NULL;
-  g_autofree char *object = sk_hasher_finish (u->object);
-  *out_object = u->at == u->max_size ? g_strdup (sk_digest_hex (object)) : NULL;
+  g_autofree char *object = NULL;
+  *out_object = sk_follower_finish (u->object, u->at, &object) && u->at == u->max_size
+                    ? g_strdup (sk_digest_hex (object))
+                    : NULL;
   return sk_hasher_finish (u->diff);
 }
 
@@ -417,14 +420,14 @@ inflater_free (Inflater *in)
 {
   if (in == NULL)
     return;
-  sk_follower_free (in->follower); /* first: it stops the thread */
+  sk_follower_free (in->follower); /* first: it stops the threads */
+  unpacked_clear (&in->u);
   ZSTD_freeDCtx (in->dctx);
   sk_close_fdp (&in->fd);
   if (in->path)
     (void) unlink (in->path);
   g_free (in->path);
   g_free (in->out);
-  unpacked_clear (&in->u);
   g_free (in);
 }
 

@@ -25,7 +25,7 @@ BIG=$(digest_of localhost/big:1)
 parts=$(((MIB + PART_MIB) / PART_MIB))
 
 # A push killed once a third of the parts are in.
-"$SKIFF" --root "$TMP/root" push localhost/big:1 s3://skiff-slow/big:1 >"$TMP/push1.out" 2>"$TMP/push1.err" &
+"$SKIFF" --root "$TMP/root" push --compression none localhost/big:1 s3://skiff-slow/big:1 >"$TMP/push1.out" 2>"$TMP/push1.err" &
 pid=$!
 for ((i = 0; i < 600; i++)); do
 	[ "$(part_puts)" -ge $((parts / 3)) ] && break
