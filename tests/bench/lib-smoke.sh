@@ -16,3 +16,16 @@ is_number() {
 		not_ok "$1 is a positive number" "got: '$v'"
 	fi
 }
+
+# is_cpu KEY: a TAP check that the value recorded for KEY is a CPU time: a
+# number, 0 included (a server can stay under one clock tick for a small
+# image).
+is_cpu() {
+	local v
+	v=$(value "$1")
+	if [[ $v =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+		ok "$1 = $v"
+	else
+		not_ok "$1 is a CPU time in seconds" "got: '$v'"
+	fi
+}

@@ -12,7 +12,10 @@
 #      uncompressed image (the same bytes as aws) and the zstd one (fewer
 #      bytes, then decompressed);
 #   3. a second push of the unchanged image: blob bytes uploaded (skiff's
-#      own count, and radosgw's access log: PUTs of blob keys) (target: 0).
+#      own count, and radosgw's access log: PUTs of blob keys) (target: 0);
+#   4. the CPU time the client (bash's `time`) and the servers (radosgw,
+#      the OSD, the monitor: /proc/PID/stat) used during each of those:
+#      they share the 2 cores, so their sum over 2 bounds the wall time.
 # Throughput is the layer's bytes over the command's wall time.  Prints a
 # markdown table on stdout (progress on stderr).  Exits 0 when the
 # benchmark ran, whatever the numbers; 2 when it could not run.  Targets are
@@ -57,18 +60,32 @@ record() {
 now_ns() { date +%s%N; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# timed FILE CMD...: appends CMD's wall time in seconds to FILE.
+# server_cpu: the CPU seconds radosgw, the OSD and the monitor have used.
+HZ=$(getconf CLK_TCK)
+server_cpu() {
+	cat "/proc/$S3_RGW_PID/stat" "/proc/$S3_OSD_PID/stat" "/proc/$S3_MON_PID/stat" |
+		awk -v hz="$HZ" '{ t += $14 + $15 } END { printf "%.2f\n", t / hz }'
+}
+
+# timed FILE CMD...: appends CMD's wall time in seconds to FILE, the CPU
+# time (user + system) it used to FILE.cpu and the CPU time the servers
+# used meanwhile to FILE.srv (all share the 2 cores: the sum over 2
+# bounds the wall time).
 timed() {
-	local file=$1 start end
+	local file=$1 start end before after TIMEFORMAT='%3U %3S'
 	shift
 	sync
+	before=$(server_cpu)
 	start=$(now_ns)
-	"$@" >/dev/null 2>"$W/last.err" || {
+	{ time "$@" >/dev/null 2>"$W/last.err"; } 2>"$W/last.time" || {
 		cat "$W/last.err" >&2
 		die "'$*' failed"
 	}
 	end=$(now_ns)
+	after=$(server_cpu)
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }' >>"$file"
+	awk '{ printf "%.2f\n", $1 + $2 }' "$W/last.time" >>"$file.cpu"
+	awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f\n", a - b }' >>"$file.srv"
 }
 
 say "starting radosgw in $W"
@@ -167,6 +184,16 @@ echo "| upload, the same bytes (push --compression none vs cp up) | ${sp} s, $(m
 echo "| upload, skiff's default (push: zstd, $zmib MiB sent, vs cp up of the layer) | ${spz} s, $(mibps "$spz") MiB/s | ${au} s, $(mibps "$au") MiB/s | $(ratio "$spz" "$au")x | >= 2x |"
 echo "| download, the same bytes (pull of the uncompressed image vs cp down) | ${sl} s, $(mibps "$sl") MiB/s | ${ad} s, $(mibps "$ad") MiB/s | $(ratio "$sl" "$ad")x | >= 2x |"
 echo "| download, skiff's default (pull of the zstd image, $zmib MiB fetched and decompressed, vs cp down of the layer) | ${slz} s, $(mibps "$slz") MiB/s | ${ad} s, $(mibps "$ad") MiB/s | $(ratio "$slz" "$ad")x | >= 2x |"
+# cpu NAME: "client + servers s" of the runs in $W/NAME
+cpu() { echo "$(median <"$W/$1.cpu") + $(median <"$W/$1.srv") s"; }
+echo "| CPU time, the client's + radosgw's, the OSD's and the monitor's: upload, the same bytes | $(cpu skiff-push) | $(cpu aws-up) | | |"
+echo "| CPU time: upload, skiff's default (zstd) | $(cpu skiff-pushz) | | | |"
+echo "| CPU time: download, the same bytes | $(cpu skiff-pull) | $(cpu aws-down) | | |"
+echo "| CPU time: download, skiff's default (zstd) | $(cpu skiff-pullz) | | | |"
+for f in skiff-push aws-up skiff-pushz skiff-pull aws-down skiff-pullz; do
+	record "$f.cpu.s" "$(median <"$W/$f.cpu")"
+	record "$f.server_cpu.s" "$(median <"$W/$f.srv")"
+done
 echo "| re-push of the unchanged image | ${repush_bytes} uploaded, ${repush_puts} blob PUTs | | | 0 |"
 echo
 echo "Throughput is the uncompressed layer's bytes over the wall time.  skiff pull includes verifying the digest and writing the layer into the store; aws s3 cp only writes the file."

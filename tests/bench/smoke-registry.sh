@@ -21,8 +21,12 @@ for dir in pull push; do
 done
 KEYS+=(pull.onez.skiff.s pull.onez.skopeo.s pull.onez.ratio push.one.none.s push.one.none.ratio push.three.none.s)
 KEYS+=(push.first.up.bytes resume.ratio)
+CPU_KEYS=()
+for f in pull.one pull.three pull.onez push.one push.three; do
+	CPU_KEYS+=("$f.skiff.cpu.s" "$f.skopeo.cpu.s" "$f.skiff.registry_cpu.s" "$f.skopeo.registry_cpu.s")
+done
 
-plan $((7 + ${#KEYS[@]}))
+plan $((7 + ${#KEYS[@]} + ${#CPU_KEYS[@]}))
 start=$(date +%s)
 run env SKIFF="$SKIFF" SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" SK_BENCH_MIB=32 SK_BENCH_RUNS=1 "$BENCH"
 elapsed=$(($(date +%s) - start))
@@ -38,6 +42,9 @@ like "$OUT" '\| push, single layer, skiff --compression none \(both send the unc
 	"the table has the uncompressed single-layer push row"
 for key in "${KEYS[@]}"; do
 	is_number "$key"
+done
+for key in "${CPU_KEYS[@]}"; do
+	is_cpu "$key"
 done
 is "$(value push.second.up.bytes)" 0 "a second push uploads no layer bytes"
 is "$(value resume.drops)" 1 "the proxy dropped the connection once"

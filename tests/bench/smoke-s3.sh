@@ -20,6 +20,10 @@ for key in upload_skiff_mibps upload_aws_mibps download_skiff_mibps download_aws
 	upload_zstd_ratio download_zstd_ratio; do
 	is_number "$key"
 done
+for f in skiff-push aws-up skiff-pushz skiff-pull aws-down skiff-pullz; do
+	is_cpu "$f.cpu.s"
+	is_cpu "$f.server_cpu.s"
+done
 is "$(value repush_blob_puts)" 0 "a second push PUTs no blob"
 is "$(value repush_bytes)" "0 B" "a second push uploads 0 blob bytes"
 
