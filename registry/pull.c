@@ -385,6 +385,9 @@ unpacked_finish (Unpacked *u, char **out_object, GError **error)
  * after the download, which reports what was wrong. */
 typedef struct _Inflater {
   SkFollower *follower;
+  int src;          /* the download's file (not owned) */
+  guint64 consumed; /* bytes of it decompressed */
+  guint64 dropped;  /* bytes of it handed back to the page cache */
   ZSTD_DCtx *dctx;
   char *path;
   int fd;
@@ -393,6 +396,28 @@ typedef struct _Inflater {
   guint8 *out;
   gsize out_cap;
 } Inflater;
+
+/* The compressed bytes stay on disk (a later pull resumes from them), but
+ * once decompressed their pages are not needed: handed back a step
+ * behind (so the digest's own follower, a little behind at times, still
+ * finds them in the cache), they are the pages the decompressed layer is
+ * written into next.  A page freshly given to this VM costs up to ten
+ * times a recycled one to write (about 1 s against 0.1 s for 512 MiB
+ * here). */
+#define INFLATER_DROP_STEP (32 << 20)
+
+static void
+inflater_recycle (Inflater *in)
+{
+  if (in->consumed < in->dropped + 2 * INFLATER_DROP_STEP)
+    return;
+  guint64 end = in->consumed - INFLATER_DROP_STEP;
+  /* Dirty pages are not dropped: their writeback goes first. */
+  (void) sync_file_range (in->src, (off_t) in->dropped, (off_t) (end - in->dropped),
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  (void) posix_fadvise (in->src, (off_t) in->dropped, (off_t) (end - in->dropped), POSIX_FADV_DONTNEED);
+  in->dropped = end;
+}
 
 static gboolean
 inflate_consume (const guint8 *data, gsize len, gpointer user_data)
@@ -406,6 +431,8 @@ inflate_consume (const guint8 *data, gsize len, gpointer user_data)
       if (ZSTD_isError (in->last) || (ob.pos > 0 && !unpacked_write (&in->u, in->out, ob.pos, NULL)))
         return FALSE;
     }
+  in->consumed += len;
+  inflater_recycle (in);
   return TRUE;
 }
 
@@ -453,6 +480,7 @@ inflater_new (Item *it)
   in->out_cap = ZSTD_DStreamOutSize ();
   in->out = g_malloc (in->out_cap);
   unpacked_init (&in->u, in->fd, g_ascii_strtoull (size, NULL, 10));
+  in->src = it->fd;
   in->follower = sk_follower_new_full (it->fd, it->resume, inflate_consume, in);
   return in;
 }
