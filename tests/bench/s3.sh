@@ -119,23 +119,21 @@ skiff_push() {
 	[ $# -gt 0 ] && name=none
 	"$SKIFF" --root "$W/src" push -q "$@" localhost/bench/one:1 "s3://bench/run$run/$name:1"
 }
-skiff_pull() {
-	rm -rf "$W/dst"
-	"$SKIFF" --root "$W/dst" pull -q "s3://bench/run$1/$2:1"
-}
+# (the previous run's store and file are removed before the timing starts)
+skiff_pull() { "$SKIFF" --root "$W/dst" pull -q "s3://bench/run$1/$2:1"; }
 aws_up() { /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "$W/one.qcow2" "s3://bench/aws$1/blob"; }
-aws_down() {
-	rm -f "$W/down.bin"
-	/usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://bench/aws$1/blob" "$W/down.bin"
-}
+aws_down() { /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://bench/aws$1/blob" "$W/down.bin"; }
 
 for ((run = 1; run <= RUNS; run++)); do
 	say "run $run of $RUNS"
 	timed "$W/skiff-push" skiff_push "$run" --compression none
 	timed "$W/aws-up" aws_up "$run"
 	timed "$W/skiff-pushz" skiff_push "$run"
+	rm -rf "$W/dst"
 	timed "$W/skiff-pull" skiff_pull "$run" none
+	rm -f "$W/down.bin"
 	timed "$W/aws-down" aws_down "$run"
+	rm -rf "$W/dst"
 	timed "$W/skiff-pullz" skiff_pull "$run" zstd
 	cmp -s "$W/down.bin" "$W/one.qcow2" || die "aws downloaded different bytes"
 	rm -rf "$W/dst" "$W/down.bin"
