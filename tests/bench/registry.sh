@@ -66,46 +66,17 @@ done
 . "$SRCDIR/tests/e2e/images.sh"
 W=$TMP
 
-record() {
-	[ -n "$TSV" ] && printf '%s\t%s\n' "$1" "$2" >>"$TSV"
-	return 0
-}
+. "$SRCDIR/tests/bench/lib-bench.sh"
 
-now_ns() { date +%s%N; }
-
-# median of the numbers on stdin
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-# timed FILE CMD...: appends CMD's wall time in seconds to FILE, and the
-# CPU time (user + system) it used to FILE.cpu.
-timed() {
-	local file=$1 start end TIMEFORMAT='%3U %3S'
-	shift
-	sync
-	start=$(now_ns)
-	{ time "$@" >/dev/null 2>"$W/last.err"; } 2>"$W/last.time" || {
-		cat "$W/last.err" >&2
-		die "'$*' failed"
-	}
-	end=$(now_ns)
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }' >>"$file"
-	awk '{ printf "%.2f\n", $1 + $2 }' "$W/last.time" >>"$file.cpu"
-}
-
-# cpu_of PID: the user and system CPU seconds PID has used so far.
-HZ=$(getconf CLK_TCK)
-cpu_of() { awk -v hz="$HZ" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
-
-# timed_reg FILE PID CMD...: timed, and the CPU time the registry PID used
-# meanwhile appended to FILE.reg (the registry shares the 2 cores: what it
-# burns bounds what any client can gain).
+# timed_reg FILE PID CMD...: timed, with the CPU time the registry PID used
+# meanwhile in FILE.srv (during a push the registry's part is most of the
+# work: it bounds what any client can gain).
 timed_reg() {
-	local file=$1 pid=$2 before after
+	local file=$1
+	BENCH_SERVER_PIDS=$2
 	shift 2
-	before=$(cpu_of "$pid")
 	timed "$file" "$@"
-	after=$(cpu_of "$pid")
-	awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f\n", a - b }' >>"$file.reg"
+	BENCH_SERVER_PIDS=
 }
 
 # ---------------------------------------------------------------- images
@@ -307,12 +278,12 @@ for f in pull.one pull.three pull.onez push.one push.three; do
 	label="single layer"
 	[ $img = three ] && label="3 layers"
 	[ $img = onez ] && label="single layer, zstd"
-	sk=$(median <"$W/$f.skiff.reg")
-	so=$(median <"$W/$f.skopeo.reg")
+	sk=$(median <"$W/$f.skiff.srv")
+	so=$(median <"$W/$f.skopeo.srv")
 	skc=$(median <"$W/$f.skiff.cpu")
 	soc=$(median <"$W/$f.skopeo.cpu")
 	extra=
-	[ $dir = push ] && extra=" (--compression none: $(median <"$W/$f.none.cpu") + $(median <"$W/$f.none.reg") s)"
+	[ $dir = push ] && extra=" (--compression none: $(median <"$W/$f.none.cpu") + $(median <"$W/$f.none.srv") s)"
 	echo "| CPU time during the $dir, $label: the client's + the registry's | ${skc} + ${sk} s$extra | ${soc} + ${so} s | | |"
 	record "$f.skiff.registry_cpu.s" "$sk"
 	record "$f.skopeo.registry_cpu.s" "$so"
@@ -324,6 +295,13 @@ echo "| second push of the same image: bytes uploaded to /blobs/ (first push: $F
 resume=$(ratio "$FETCHED" "$LAYER_BYTES")
 verdict=$(awk -v r="$resume" 'BEGIN { print (r <= 1.1) ? "met" : "missed" }')
 echo "| pull with the connection dropped at 60 % ($DROPS drop): layer bytes sent / layer size | ${resume} | | | <= 1.1: $verdict |"
+echo
+echo "Every run, in seconds:"
+for f in pull.one pull.three pull.onez push.one push.three; do
+	files=("$W/$f.skiff" "$W/$f.skopeo")
+	[ "${f%%.*}" = push ] && files+=("$W/$f.none")
+	runs_line "$f" "${files[@]}"
+done
 record "push.second.up.bytes" "$SECOND_UP"
 record "push.first.up.bytes" "$FIRST_UP"
 record "resume.ratio" "$resume"

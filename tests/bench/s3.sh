@@ -53,43 +53,11 @@ done
 . "$SRCDIR/tests/e2e/s3.sh"
 W=$TMP
 
-record() {
-	[ -n "$TSV" ] && printf '%s\t%s\n' "$1" "$2" >>"$TSV"
-	return 0
-}
-now_ns() { date +%s%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-
-# server_cpu: the CPU seconds radosgw, the OSD and the monitor have used.
-HZ=$(getconf CLK_TCK)
-server_cpu() {
-	cat "/proc/$S3_RGW_PID/stat" "/proc/$S3_OSD_PID/stat" "/proc/$S3_MON_PID/stat" |
-		awk -v hz="$HZ" '{ t += $14 + $15 } END { printf "%.2f\n", t / hz }'
-}
-
-# timed FILE CMD...: appends CMD's wall time in seconds to FILE, the CPU
-# time (user + system) it used to FILE.cpu and the CPU time the servers
-# used meanwhile to FILE.srv (all share the 2 cores: the sum over 2
-# bounds the wall time).
-timed() {
-	local file=$1 start end before after TIMEFORMAT='%3U %3S'
-	shift
-	sync
-	before=$(server_cpu)
-	start=$(now_ns)
-	{ time "$@" >/dev/null 2>"$W/last.err"; } 2>"$W/last.time" || {
-		cat "$W/last.err" >&2
-		die "'$*' failed"
-	}
-	end=$(now_ns)
-	after=$(server_cpu)
-	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }' >>"$file"
-	awk '{ printf "%.2f\n", $1 + $2 }' "$W/last.time" >>"$file.cpu"
-	awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f\n", a - b }' >>"$file.srv"
-}
+. "$SRCDIR/tests/bench/lib-bench.sh"
 
 say "starting radosgw in $W"
 s3_start >/dev/null || die "radosgw did not start"
+BENCH_SERVER_PIDS="$S3_RGW_PID $S3_OSD_PID $S3_MON_PID"
 aws_s3 mb s3://bench >/dev/null || die "creating the bucket"
 # radosgw makes its multipart pool on the first multipart upload (~2 s):
 # a warm-up upload, not timed, so neither tool pays for it.
@@ -195,3 +163,7 @@ done
 echo "| re-push of the unchanged image | ${repush_bytes} uploaded, ${repush_puts} blob PUTs | | | 0 |"
 echo
 echo "Throughput is the uncompressed layer's bytes over the wall time.  skiff pull includes verifying the digest and writing the layer into the store; aws s3 cp only writes the file."
+echo
+echo "Every run, in seconds:"
+runs_line upload "$W/skiff-push" "$W/skiff-pushz" "$W/aws-up"
+runs_line download "$W/skiff-pull" "$W/skiff-pullz" "$W/aws-down"

@@ -26,7 +26,7 @@ for f in pull.one pull.three pull.onez push.one push.three; do
 	CPU_KEYS+=("$f.skiff.cpu.s" "$f.skopeo.cpu.s" "$f.skiff.registry_cpu.s" "$f.skopeo.registry_cpu.s")
 done
 
-plan $((7 + ${#KEYS[@]} + ${#CPU_KEYS[@]}))
+plan $((8 + ${#KEYS[@]} + ${#CPU_KEYS[@]}))
 start=$(date +%s)
 run env SKIFF="$SKIFF" SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" SK_BENCH_MIB=32 SK_BENCH_RUNS=1 "$BENCH"
 elapsed=$(($(date +%s) - start))
@@ -40,6 +40,8 @@ like "$OUT" '\| pull, single layer \(uncompressed blob\) \| [0-9.]+ s \([0-9]+ M
 like "$OUT" '\| push, 3 layers \(skiff: zstd by default; skopeo: uncompressed\) \| [0-9.]+ s' "the table has the 3-layer push row"
 like "$OUT" '\| push, single layer, skiff --compression none \(both send the uncompressed layer\) \| [0-9.]+ s' \
 	"the table has the uncompressed single-layer push row"
+like "$OUT" '- push\.one: push\.one\.skiff: [0-9.]+ ; push\.one\.skopeo: [0-9.]+ ; push\.one\.none: [0-9.]+' \
+	"every run's time is listed"
 for key in "${KEYS[@]}"; do
 	is_number "$key"
 done

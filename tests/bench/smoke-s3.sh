@@ -16,6 +16,7 @@ run env SK_BENCH_MIB=96 SK_BENCH_RUNS=1 SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TS
 is "$RC" 0 "the benchmark runs"
 [ "$RC" = 0 ] || diag "$ERR"
 diag "$OUT"
+like "$OUT" '- download: skiff-pull: [0-9.]+ ; skiff-pullz: [0-9.]+ ; aws-down: [0-9.]+' "every run's time is listed"
 for key in upload_skiff_mibps upload_aws_mibps download_skiff_mibps download_aws_mibps upload_ratio download_ratio \
 	upload_zstd_ratio download_zstd_ratio; do
 	is_number "$key"
