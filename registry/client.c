@@ -610,7 +610,7 @@ sk_registry_get_blobs (SkRegistryClient *c, const char *repository, SkRegistryBl
       guint64 max = jobs[i].size >= 0 ? (guint64) jobs[i].size : 0;
       opts[n] = (SkHttpDownloadOptions) { .alg = alg, .resume_from = max && jobs[i].resume_from > max ? 0 : jobs[i].resume_from,
                                           .max_size = max, .progress = jobs[i].progress,
-                                          .progress_data = jobs[i].progress_data };
+                                          .progress_data = jobs[i].progress_data, .recycler = jobs[i].recycler };
       hjobs[n] = (SkHttpDownloadJob) { .req = &reqs[n], .fd = jobs[i].fd, .opts = &opts[n] };
       n++;
     }

@@ -72,6 +72,7 @@ typedef struct {
   guint64 resume_from;
   SkHttpProgress progress;
   gpointer progress_data;
+  SkRecycler *recycler; /* may be NULL: a thread reading the file back joins it */
   GError *error; /* set on failure; the caller frees it */
 } SkRegistryBlobJob;
 

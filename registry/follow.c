@@ -21,6 +21,8 @@ struct _SkFollower {
   SkHasher *prefixed; /* or: */
   SkFollowFunc func;
   gpointer func_data;
+  SkRecycler *recycler; /* told how far it has read, or NULL */
+  gint slot;
 };
 
 static const guint8 zeros[FOLLOW_CHUNK];
@@ -114,6 +116,13 @@ follow (gpointer data)
           break;
         }
       f->pos += n;
+      if (f->recycler)
+        {
+          guint64 pos = f->pos;
+          g_mutex_unlock (&f->lock);
+          sk_recycler_passed (f->recycler, f->slot, pos);
+          g_mutex_lock (&f->lock);
+        }
     }
   f->done = TRUE;
   g_mutex_unlock (&f->lock);
@@ -209,9 +218,123 @@ sk_follower_free (SkFollower *f)
   if (f == NULL)
     return;
   stop (f, 0);
+  if (f->recycler)
+    {
+      sk_recycler_leave (f->recycler, f->slot);
+      sk_recycler_unref (f->recycler);
+    }
   if (f->prefixed)
     sk_hasher_free (f->prefixed);
   g_mutex_clear (&f->lock);
   g_cond_clear (&f->cond);
   g_free (f);
+}
+
+void
+sk_follower_recycle (SkFollower *f, SkRecycler *r)
+{
+  g_mutex_lock (&f->lock);
+  g_return_if_fail (f->recycler == NULL);
+  f->recycler = sk_recycler_ref (r);
+  f->slot = sk_recycler_join (r);
+  g_mutex_unlock (&f->lock);
+}
+
+/* ---------------------------------------------------------------- recycler */
+
+/* Pages go back in steps of this, a step behind the slowest reader. */
+#define RECYCLE_STEP (32 << 20)
+#define RECYCLE_READERS 4
+
+struct _SkRecycler {
+  gint ref;
+  int fd;
+  GMutex lock;
+  gboolean reading[RECYCLE_READERS];
+  guint64 pos[RECYCLE_READERS];
+  guint64 dropped; /* the pages below are handed back */
+  gboolean busy;   /* a reader is handing pages back */
+};
+
+SkRecycler *
+sk_recycler_new (int fd)
+{
+  SkRecycler *r = g_new0 (SkRecycler, 1);
+  r->ref = 1;
+  r->fd = fd;
+  g_mutex_init (&r->lock);
+  return r;
+}
+
+SkRecycler *
+sk_recycler_ref (SkRecycler *r)
+{
+  g_atomic_int_inc (&r->ref);
+  return r;
+}
+
+void
+sk_recycler_unref (SkRecycler *r)
+{
+  if (r == NULL || !g_atomic_int_dec_and_test (&r->ref))
+    return;
+  g_mutex_clear (&r->lock);
+  g_free (r);
+}
+
+gint
+sk_recycler_join (SkRecycler *r)
+{
+  g_mutex_lock (&r->lock);
+  gint slot = -1;
+  for (gint i = 0; i < RECYCLE_READERS && slot < 0; i++)
+    if (!r->reading[i])
+      slot = i;
+  if (slot >= 0)
+    {
+      r->reading[slot] = TRUE;
+      r->pos[slot] = 0;
+    }
+  g_mutex_unlock (&r->lock);
+  return slot;
+}
+
+void
+sk_recycler_leave (SkRecycler *r, gint reader)
+{
+  if (reader < 0)
+    return;
+  g_mutex_lock (&r->lock);
+  r->reading[reader] = FALSE;
+  g_mutex_unlock (&r->lock);
+}
+
+void
+sk_recycler_passed (SkRecycler *r, gint reader, guint64 pos)
+{
+  if (reader < 0)
+    return;
+  g_mutex_lock (&r->lock);
+  r->pos[reader] = pos;
+  guint64 slowest = G_MAXUINT64;
+  for (guint i = 0; i < RECYCLE_READERS; i++)
+    if (r->reading[i])
+      slowest = MIN (slowest, r->pos[i]);
+  if (r->busy || slowest < r->dropped + 2 * (guint64) RECYCLE_STEP)
+    {
+      g_mutex_unlock (&r->lock);
+      return;
+    }
+  guint64 from = r->dropped, to = slowest - RECYCLE_STEP;
+  r->busy = TRUE;
+  g_mutex_unlock (&r->lock);
+  /* Dirty pages are not dropped: their writeback (started as the file
+   * was written) is waited for first. */
+  (void) sync_file_range (r->fd, (off_t) from, (off_t) (to - from),
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+  (void) posix_fadvise (r->fd, (off_t) from, (off_t) (to - from), POSIX_FADV_DONTNEED);
+  g_mutex_lock (&r->lock);
+  r->dropped = to;
+  r->busy = FALSE;
+  g_mutex_unlock (&r->lock);
 }

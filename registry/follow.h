@@ -56,4 +56,35 @@ gboolean sk_follower_finish_full (SkFollower *f, guint64 size);
 void sk_follower_free (SkFollower *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkFollower, sk_follower_free)
 
+/* ---- handing a big file's pages back as its readers pass them ----
+ *
+ * A layer written once, front to back, and read back in order by a few
+ * threads (the digest's hasher, the store name's, a decompressor) need
+ * not stay in the page cache while it downloads: once every reader has
+ * passed a range and the range is on disk, its pages are dropped, and the
+ * download's next writes reuse them.  The cache then holds tens of MiB of
+ * the layer instead of all of it (a pull evicts nothing else), and the
+ * writes go to warm pages: on this project's VMs a page the kernel takes
+ * fresh from the host costs up to ten times a reused one (512 MiB: 0.4-1.3
+ * s of system time against 0.1 s).  Dropping is only advice: a late
+ * reader reads the disk, a wrong result is not possible. */
+typedef struct _SkRecycler SkRecycler;
+
+/* Drops pages of @fd (not owned) once its readers have all passed them. */
+SkRecycler *sk_recycler_new (int fd);
+SkRecycler *sk_recycler_ref (SkRecycler *r);
+void sk_recycler_unref (SkRecycler *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SkRecycler, sk_recycler_unref)
+
+/* A reader joins before it reads anything (then nothing it has not read
+ * is dropped), reports how far it has read, and leaves when it is done;
+ * join returns its slot, or -1 when the recycler is full (the reader then
+ * reads without constraining it, and may find the disk). */
+gint sk_recycler_join (SkRecycler *r);
+void sk_recycler_passed (SkRecycler *r, gint reader, guint64 pos);
+void sk_recycler_leave (SkRecycler *r, gint reader);
+
+/* Makes @f a reader of @r (joined now, leaving when it stops). */
+void sk_follower_recycle (SkFollower *f, SkRecycler *r);
+
 G_END_DECLS

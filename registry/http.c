@@ -705,7 +705,11 @@ download_init (Transfer *t, SkHttp *http, CURL *curl, const SkHttpRequest *req, 
        * from the page cache: receiving, writing and two hashes (the
        * store's name too) then spread over the cores. */
       if (opts->max_size >= FOLLOW_MIN_SIZE)
-        t->follower = sk_follower_new (fd, opts->resume_from, opts->alg, NULL);
+        {
+          t->follower = sk_follower_new (fd, opts->resume_from, opts->alg, NULL);
+          if (opts->recycler)
+            sk_follower_recycle (t->follower, opts->recycler);
+        }
       else
         {
           t->hasher = sk_hasher_new (opts->alg);

@@ -19,6 +19,7 @@
 #include <gio/gio.h>
 
 #include "oci/digest.h"
+#include "registry/follow.h"
 
 G_BEGIN_DECLS
 
@@ -83,6 +84,7 @@ typedef struct {
                               written at file_offset onwards and neither hashed nor resumed, and
                               nothing else of the fd is read or truncated (resume_from must be 0) */
   guint64 file_offset;
+  SkRecycler *recycler;    /* may be NULL; the thread hashing the file back joins it as a reader */
 } SkHttpDownloadOptions;
 
 /* GETs @req into @fd (a regular file opened read-write): the first

@@ -46,6 +46,7 @@ typedef struct {
   SkFollower *follower; /* hashing the download as it goes, or NULL */
   char *object;      /* its ostree name, when the follower found it */
   struct _Inflater *inflater; /* decompressing the download as it goes, or NULL */
+  SkRecycler *recycler; /* the download's readers hand its pages back, or NULL */
 } Item;
 
 static void inflater_advance (struct _Inflater *in, guint64 written);
@@ -258,6 +259,7 @@ item_clear (Item *it)
     sk_store_blob_free (it->have);
   g_clear_pointer (&it->follower, sk_follower_free);
   g_clear_pointer (&it->inflater, inflater_free);
+  g_clear_pointer (&it->recycler, sk_recycler_unref);
   g_free (it->object);
   sk_close_fdp (&it->fd);
   g_free (it->path);
@@ -334,6 +336,10 @@ unpacked_init (Unpacked *u, int fd, guint64 max_size)
   g_autoptr (GBytes) header = sk_store_blob_header (max_size, NULL);
   *u = (Unpacked) { .fd = fd, .max_size = max_size, .diff = sk_hasher_new (SK_DIGEST_SHA256),
                     .object = sk_follower_new (fd, 0, SK_DIGEST_SHA256, header) };
+  /* The follower is the file's one reader: what it has hashed goes back
+   * to the page cache. */
+  g_autoptr (SkRecycler) recycler = sk_recycler_new (fd);
+  sk_follower_recycle (u->object, recycler);
 }
 
 static void
@@ -385,9 +391,6 @@ unpacked_finish (Unpacked *u, char **out_object, GError **error)
  * after the download, which reports what was wrong. */
 typedef struct _Inflater {
   SkFollower *follower;
-  int src;          /* the download's file (not owned) */
-  guint64 consumed; /* bytes of it decompressed */
-  guint64 dropped;  /* bytes of it handed back to the page cache */
   ZSTD_DCtx *dctx;
   char *path;
   int fd;
@@ -396,28 +399,6 @@ typedef struct _Inflater {
   guint8 *out;
   gsize out_cap;
 } Inflater;
-
-/* The compressed bytes stay on disk (a later pull resumes from them), but
- * once decompressed their pages are not needed: handed back a step
- * behind (so the digest's own follower, a little behind at times, still
- * finds them in the cache), they are the pages the decompressed layer is
- * written into next.  A page freshly given to this VM costs up to ten
- * times a recycled one to write (about 1 s against 0.1 s for 512 MiB
- * here). */
-#define INFLATER_DROP_STEP (32 << 20)
-
-static void
-inflater_recycle (Inflater *in)
-{
-  if (in->consumed < in->dropped + 2 * INFLATER_DROP_STEP)
-    return;
-  guint64 end = in->consumed - INFLATER_DROP_STEP;
-  /* Dirty pages are not dropped: their writeback goes first. */
-  (void) sync_file_range (in->src, (off_t) in->dropped, (off_t) (end - in->dropped),
-                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-  (void) posix_fadvise (in->src, (off_t) in->dropped, (off_t) (end - in->dropped), POSIX_FADV_DONTNEED);
-  in->dropped = end;
-}
 
 static gboolean
 inflate_consume (const guint8 *data, gsize len, gpointer user_data)
@@ -431,8 +412,6 @@ inflate_consume (const guint8 *data, gsize len, gpointer user_data)
       if (ZSTD_isError (in->last) || (ob.pos > 0 && !unpacked_write (&in->u, in->out, ob.pos, NULL)))
         return FALSE;
     }
-  in->consumed += len;
-  inflater_recycle (in);
   return TRUE;
 }
 
@@ -480,8 +459,11 @@ inflater_new (Item *it)
   in->out_cap = ZSTD_DStreamOutSize ();
   in->out = g_malloc (in->out_cap);
   unpacked_init (&in->u, in->fd, g_ascii_strtoull (size, NULL, 10));
-  in->src = it->fd;
   in->follower = sk_follower_new_full (it->fd, it->resume, inflate_consume, in);
+  /* The compressed bytes stay on disk (a later pull resumes from them);
+   * once decompressed, their pages are the ones the layer is written into
+   * next. */
+  sk_follower_recycle (in->follower, it->recycler);
   return in;
 }
 
@@ -511,10 +493,23 @@ download_items (Pull *p, Item *items, guint n, GError **error)
       /* A blob stored as it is downloaded gets its store name hashed
        * meanwhile, on another core. */
       g_autoptr (GBytes) header = stored_as_is (it->d) ? sk_store_blob_header (it->d->size, NULL) : NULL;
+      /* Read back as it downloads (by these and by the source's hasher),
+       * its pages go back to the page cache as the readers pass them; a
+       * blob only decompressed after its download keeps them. */
       if (header)
-        it->follower = sk_follower_new (it->fd, it->resume, SK_DIGEST_SHA256, header);
+        {
+          it->recycler = sk_recycler_new (it->fd);
+          it->follower = sk_follower_new (it->fd, it->resume, SK_DIGEST_SHA256, header);
+          sk_follower_recycle (it->follower, it->recycler);
+        }
       else if (it->disk)
-        it->inflater = inflater_new (it);
+        {
+          it->recycler = sk_recycler_new (it->fd);
+          it->inflater = inflater_new (it);
+          if (it->inflater == NULL)
+            g_clear_pointer (&it->recycler, sk_recycler_unref);
+        }
+      jobs[n_jobs - 1].recycler = it->recycler;
     }
   if (n_jobs == 0)
     return TRUE;

@@ -117,16 +117,14 @@ source_get_manifest (gpointer data, const char *ref, GBytes **out_raw, char **ou
 }
 
 static gboolean
-source_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64 resume_from, SkHttpProgress progress,
-                 gpointer progress_data, GError **error)
+get_blob (Source *s, const char *digest, gint64 size, int fd, guint64 resume_from, SkHttpProgress progress,
+          gpointer progress_data, SkRecycler *recycler, GError **error)
 {
-  Source *s = data;
   g_autofree char *key = blob_key (s->path, digest, error);
   if (key == NULL)
     return FALSE;
   g_autofree char *got = NULL;
-  if (!sk_s3_get_file (s->client, key, size, fd, resume_from, progress, progress_data,
-                       &got, error))
+  if (!sk_s3_get_file (s->client, key, size, fd, resume_from, progress, progress_data, recycler, &got, error))
     return FALSE;
   if (!g_str_equal (got, digest))
     {
@@ -137,9 +135,28 @@ source_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64
   return TRUE;
 }
 
+static gboolean
+source_get_blob (gpointer data, const char *digest, gint64 size, int fd, guint64 resume_from, SkHttpProgress progress,
+                 gpointer progress_data, GError **error)
+{
+  return get_blob (data, digest, size, fd, resume_from, progress, progress_data, NULL, error);
+}
+
+/* One blob after the other: each large one is already fetched in parallel
+ * ranges. */
+static gboolean
+source_get_blobs (gpointer data, SkRegistryBlobJob *jobs, guint n_jobs, guint parallel, GError **error)
+{
+  for (guint i = 0; i < n_jobs; i++)
+    get_blob (data, jobs[i].digest, jobs[i].size, jobs[i].fd, jobs[i].resume_from, jobs[i].progress,
+              jobs[i].progress_data, jobs[i].recycler, &jobs[i].error);
+  return TRUE;
+}
+
 static const SkPullSource s3_source = {
   .get_manifest = source_get_manifest,
   .get_blob = source_get_blob,
+  .get_blobs = source_get_blobs,
   .get_blob_bytes = source_get_blob_bytes,
 };
 

@@ -374,6 +374,7 @@ typedef struct {
   SkHttpProgress progress;
   gpointer progress_data;
   gboolean *part_done; /* the hasher follows finished parts (under lock) */
+  SkRecycler *recycler; /* the hasher reads the file back: may be NULL */
   guint workers;       /* still running (under lock) */
   GCond cond;          /* part_done or workers changed */
 } Download;
@@ -471,14 +472,10 @@ download_worker (gpointer data)
   return NULL;
 }
 
-/* Hashes the file part by part as the workers finish them, so hashing
- * overlaps the transfer; NULL when the download failed.  Progress reports
- * the hashed prefix: bytes before it are final (a follower may read them). */
+/* hash_following's loop; @reader is its slot in d->recycler. */
 static char *
-hash_following (Download *d, GError **error)
+hash_parts (Download *d, SkHasher *h, guint8 *buf, gint reader, GError **error)
 {
-  g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
-  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
   for (guint i = 0; i < d->n_parts; i++)
     {
       g_mutex_lock (&d->lock);
@@ -496,10 +493,27 @@ hash_following (Download *d, GError **error)
             return sk_error_from_errno (error, n < 0 ? errno : EIO, "hashing the download"), NULL;
           pos += n;
         }
+      if (d->recycler)
+        sk_recycler_passed (d->recycler, reader, d->offsets[i] + d->sizes[i]);
       if (d->progress)
         d->progress (d->offsets[i] + d->sizes[i], d->total, d->progress_data);
     }
   return sk_hasher_finish (h);
+}
+
+/* Hashes the file part by part as the workers finish them, so hashing
+ * overlaps the transfer; NULL when the download failed.  Progress reports
+ * the hashed prefix: bytes before it are final (a follower may read them). */
+static char *
+hash_following (Download *d, GError **error)
+{
+  g_autoptr (SkHasher) h = sk_hasher_new (SK_DIGEST_SHA256);
+  g_autofree guint8 *buf = g_malloc (COPY_CHUNK);
+  gint reader = d->recycler ? sk_recycler_join (d->recycler) : -1;
+  char *digest = hash_parts (d, h, buf, reader, error);
+  if (d->recycler)
+    sk_recycler_leave (d->recycler, reader);
+  return digest;
 }
 
 static void
@@ -515,7 +529,7 @@ download_clear (Download *d)
 
 static gboolean
 parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, SkHttpProgress progress,
-                   gpointer progress_data, char **out_digest, GError **error)
+                   gpointer progress_data, SkRecycler *recycler, char **out_digest, GError **error)
 {
   /* Sized first: parts land anywhere, and zero blocks stay holes. */
   /* (a new, empty file is not truncated: ext4 would write it all back
@@ -524,7 +538,7 @@ parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, SkHttpP
   if (fstat (fd, &st) < 0 || (st.st_size != 0 && ftruncate (fd, 0) < 0) || ftruncate (fd, size) < 0)
     return sk_error_from_errno (error, errno, "sizing the download");
   Download d = { .client = c, .key = key, .fd = fd, .total = size, .progress = progress,
-                 .progress_data = progress_data };
+                 .progress_data = progress_data, .recycler = recycler };
   g_mutex_init (&d.lock);
   g_cond_init (&d.cond);
   d.n_parts = (size + SK_S3_PART_SIZE - 1) / SK_S3_PART_SIZE;
@@ -560,10 +574,11 @@ parallel_download (SkS3Client *c, const char *key, guint64 size, int fd, SkHttpP
 
 gboolean
 sk_s3_get_file (SkS3Client *c, const char *key, guint64 size, int fd, guint64 resume_from,
-                SkHttpProgress progress, gpointer progress_data, char **out_digest, GError **error)
+                SkHttpProgress progress, gpointer progress_data, SkRecycler *recycler, char **out_digest,
+                GError **error)
 {
   if (size > SK_S3_MULTIPART_THRESHOLD)
-    return parallel_download (c, key, size, fd, progress, progress_data, out_digest, error);
+    return parallel_download (c, key, size, fd, progress, progress_data, recycler, out_digest, error);
   SkS3Req r = { .method = "GET", .key = key };
   g_autofree char *url = request_url (c, &r);
   g_autoptr (GPtrArray) headers = request_headers (c, &r, url, error);
@@ -571,7 +586,7 @@ sk_s3_get_file (SkS3Client *c, const char *key, guint64 size, int fd, guint64 re
     return FALSE;
   SkHttpRequest req = { .method = "GET", .url = url, .headers = (const char *const *) headers->pdata };
   SkHttpDownloadOptions opts = { .alg = SK_DIGEST_SHA256, .resume_from = resume_from, .max_size = size,
-                                 .progress = progress, .progress_data = progress_data };
+                                 .progress = progress, .progress_data = progress_data, .recycler = recycler };
   g_autoptr (SkHttpResponse) resp = sk_http_download (c->http, &req, fd, &opts, out_digest, NULL, error);
   if (resp == NULL)
     {

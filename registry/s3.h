@@ -73,9 +73,10 @@ gboolean sk_s3_put_file (SkS3Client *client, const char *key, int fd, guint64 si
 /* Downloads @key (@size bytes, as a descriptor said) into @fd: a large
  * object from scratch in parallel ranges written in place, a small one as
  * one GET that keeps the first @resume_from bytes of @fd.  @out_digest gets the sha256 digest of what was
- * written.  @progress (may be NULL) is called with the bytes so far. */
+ * written.  @progress (may be NULL) is called with the bytes so far; the
+ * thread hashing the file joins @recycler (may be NULL) as a reader. */
 gboolean sk_s3_get_file (SkS3Client *client, const char *key, guint64 size, int fd, guint64 resume_from,
-                         SkHttpProgress progress, gpointer progress_data, char **out_digest,
+                         SkHttpProgress progress, gpointer progress_data, SkRecycler *recycler, char **out_digest,
                          GError **error);
 
 /* Upload ids of the pending multipart uploads of @key (for tests and
