@@ -233,8 +233,8 @@ sk_follower_free (SkFollower *f)
 void
 sk_follower_recycle (SkFollower *f, SkRecycler *r)
 {
-  g_mutex_lock (&f->lock);
   g_return_if_fail (f->recycler == NULL);
+  g_mutex_lock (&f->lock);
   f->recycler = sk_recycler_ref (r);
   f->slot = sk_recycler_join (r);
   g_mutex_unlock (&f->lock);
