@@ -463,7 +463,8 @@ inflater_new (Item *it)
   /* The compressed bytes stay on disk (a later pull resumes from them);
    * once decompressed, their pages are the ones the layer is written into
    * next. */
-  sk_follower_recycle (in->follower, it->recycler);
+  if (it->recycler)
+    sk_follower_recycle (in->follower, it->recycler);
   return in;
 }
 
@@ -496,19 +497,16 @@ download_items (Pull *p, Item *items, guint n, GError **error)
       /* Read back as it downloads (by these and by the source's hasher),
        * its pages go back to the page cache as the readers pass them; a
        * blob only decompressed after its download keeps them. */
+      it->recycler = header || it->disk ? sk_recycler_new (it->fd) : NULL;
       if (header)
         {
-          it->recycler = sk_recycler_new (it->fd);
           it->follower = sk_follower_new (it->fd, it->resume, SK_DIGEST_SHA256, header);
           sk_follower_recycle (it->follower, it->recycler);
         }
       else if (it->disk)
-        {
-          it->recycler = sk_recycler_new (it->fd);
-          it->inflater = inflater_new (it);
-          if (it->inflater == NULL)
-            g_clear_pointer (&it->recycler, sk_recycler_unref);
-        }
+        it->inflater = inflater_new (it);
+      if (it->follower == NULL && it->inflater == NULL)
+        g_clear_pointer (&it->recycler, sk_recycler_unref);
       jobs[n_jobs - 1].recycler = it->recycler;
     }
   if (n_jobs == 0)
