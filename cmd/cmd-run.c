@@ -53,8 +53,8 @@ static GOptionEntry create_entries[] = {
   { "accel", 0, 0, G_OPTION_ARG_STRING, &opt_accel, "kvm, tcg or auto (default: KVM when it works)", "ACCEL" },
   { "console-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_console_log, "Also write the console to FILE", "FILE" },
   { "pull", 0, 0, G_OPTION_ARG_STRING, &opt_pull,
-    "Pull IMAGE from its registry first: always, missing (default: when it is not stored and names its "
-    "registry) or never", "POLICY" },
+    "Pull IMAGE from its registry or bucket first: always, missing (default: when it is not stored and "
+    "names its registry or an s3:// bucket) or never", "POLICY" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print no progress when pulling", NULL },
   { NULL },
 };
@@ -177,7 +177,8 @@ parse_args (const char *verb, GOptionEntry *extra, int *argc, char ***argv, GErr
                           ? "Create a VM from IMAGE and start it. In the foreground, the console is\n"
                             "shown until the VM powers off (its exit status is skiff's); -d leaves it\n"
                             "running under a monitor process; -it attaches the serial console.\n"
-                            "An IMAGE that names its registry is pulled when it is not stored."
+                            "An IMAGE that names its registry (or an s3:// bucket) is pulled when it\n"
+                            "is not stored."
                           : "Create a VM from IMAGE without starting it (pulled as for run).";
   if (!sk_cmd_parse_registry (verb, "[OPTIONS] IMAGE", summary, (GOptionEntry *) all->data, &opt_registry,
                               SK_REGISTRY_CLI_ALL, argc, argv, error)
