@@ -24,15 +24,48 @@ cpu_of() {
 # The servers whose CPU time `timed` also records (PIDs, space-separated).
 BENCH_SERVER_PIDS=
 
+# Warm-up: the first SK_BENCH_WARMUP rounds (default 1) of a benchmark's
+# loop run every command without recording it.  On this VM the first runs
+# after the benchmark starts are the slowest for every tool (pages the
+# guest has not touched yet cost the host a fault each), and a median of
+# few runs should not depend on which tool ran first.  A loop runs
+# `for ((run = BENCH_FIRST_RUN; run <= RUNS; run++))` and sets BENCH_RUN.
+BENCH_WARMUP=${SK_BENCH_WARMUP:-1}
+[[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "SK_BENCH_WARMUP must be a number of rounds"
+BENCH_FIRST_RUN=$((1 - BENCH_WARMUP))
+BENCH_RUN=1
+
+# round_name: "warm-up round" or "run N of RUNS", for progress lines.
+round_name() {
+	if [ "$BENCH_RUN" -lt 1 ]; then echo "warm-up round"; else echo "run $BENCH_RUN of $RUNS"; fi
+}
+
+# warmup_note: ", after N warm-up rounds" for a table's heading ("" for none).
+warmup_note() {
+	case $BENCH_WARMUP in
+	0) ;;
+	1) echo ", after 1 warm-up round" ;;
+	*) echo ", after $BENCH_WARMUP warm-up rounds" ;;
+	esac
+}
+
 # timed FILE CMD...: appends CMD's wall time in seconds to FILE, the CPU
 # time (user + system) it used to FILE.cpu and, with $BENCH_SERVER_PIDS,
 # the CPU time those servers used meanwhile to FILE.srv (client and
-# servers share the 2 cores: the sum over 2 bounds the wall time).  A
-# failing CMD stops the benchmark with its error.
+# servers share the 2 cores: the sum over 2 bounds the wall time).  In a
+# warm-up round (BENCH_RUN < 1) it only runs CMD.  A failing CMD stops the
+# benchmark with its error.
 timed() {
 	local file=$1 start end before= after TIMEFORMAT='%3U %3S'
 	shift
 	sync
+	if [ "$BENCH_RUN" -lt 1 ]; then
+		"$@" >/dev/null 2>"$W/last.err" || {
+			cat "$W/last.err" >&2
+			die "'$*' failed (warm-up)"
+		}
+		return 0
+	fi
 	# shellcheck disable=SC2086 # a list of PIDs
 	[ -n "$BENCH_SERVER_PIDS" ] && before=$(cpu_of $BENCH_SERVER_PIDS)
 	start=$(now_ns)

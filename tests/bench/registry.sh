@@ -31,7 +31,8 @@
 # Knobs (environment): SKIFF (binary, default ./skiff of this tree),
 # SK_BENCH_TMPDIR (parent of the private work dir, default /var/tmp),
 # SK_BENCH_MIB (1024), SK_BENCH_RUNS (3; the median is reported),
-# SK_BENCH_TSV (also write key<TAB>value results to this file).
+# SK_BENCH_WARMUP (1: rounds run first and not recorded, tests/bench/
+# lib-bench.sh), SK_BENCH_TSV (also write key<TAB>value results to this file).
 #
 # Timing: `date +%s%N` around the command alone; `sync` before each run so
 # no earlier run's writeback is charged to the next.  Runs of the two tools
@@ -158,9 +159,10 @@ for img in one three onez; do
 	: >"$W/pull.$img.skiff"
 	: >"$W/pull.$img.skopeo"
 done
-for ((run = 1; run <= RUNS; run++)); do
+for ((run = BENCH_FIRST_RUN; run <= RUNS; run++)); do
+	BENCH_RUN=$run
 	for img in one three onez; do
-		say "pull $img, run $run of $RUNS"
+		say "pull $img, $(round_name)"
 		rm -rf "$W/pull-root"
 		timed_reg "$W/pull.$img.skiff" "$SRC_PID" "$SKIFF" --root "$W/pull-root" pull -q --tls-verify=false \
 			"$SRC_ADDR/bench/$img:1"
@@ -195,9 +197,10 @@ fresh_registry() {
 	PUSH_PID=$REGISTRY_PID
 	PUSH_DIR=$REGISTRY_DIR
 }
-for ((run = 1; run <= RUNS; run++)); do
+for ((run = BENCH_FIRST_RUN; run <= RUNS; run++)); do
+	BENCH_RUN=$run
 	for img in one three; do
-		say "push $img, run $run of $RUNS"
+		say "push $img, $(round_name)"
 		fresh_registry
 		timed_reg "$W/push.$img.skiff" "$PUSH_PID" "$SKIFF" --root "$W/pull-root" push -q --tls-verify=false \
 			"$SRC_ADDR/bench/$img:1" "$REGISTRY_ADDR/fresh/$img:1"
@@ -245,7 +248,7 @@ rm -rf "$W/resume-root" "$W/pull-root" "$W"/oci-*
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 mibs() { awk -v bytes="$1" -v s="$2" 'BEGIN { printf "%.0f", bytes / 1048576 / s }'; }
 
-echo "| benchmark ($MIB MiB images, median of $RUNS) | skiff | skopeo 1.9 | skiff vs skopeo | target |"
+echo "| benchmark ($MIB MiB images, median of $RUNS$(warmup_note)) | skiff | skopeo 1.9 | skiff vs skopeo | target |"
 echo "|---|---|---|---|---|"
 # row DIR IMG SKIFF-FILE LABEL: a table row of DIR (pull/push) of IMG,
 # skiff's times in $W/SKIFF-FILE; throughput over the image's

@@ -26,7 +26,8 @@
 #
 # Knobs (environment): SKIFF (binary, default ./skiff of this tree),
 # SK_BENCH_TMPDIR (parent of the work dir, default /var/tmp), SK_BENCH_MIB
-# (1024), SK_BENCH_RUNS (3), SK_BENCH_TSV (also write key<TAB>value lines).
+# (1024), SK_BENCH_RUNS (3), SK_BENCH_WARMUP (1: untimed rounds first),
+# SK_BENCH_TSV (also write key<TAB>value lines).
 # Runs of the two tools are interleaved; `sync` before each timed command.
 
 set -u -o pipefail
@@ -92,8 +93,9 @@ skiff_pull() { "$SKIFF" --root "$W/dst" pull -q "s3://bench/run$1/$2:1"; }
 aws_up() { /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "$W/one.qcow2" "s3://bench/aws$1/blob"; }
 aws_down() { /usr/bin/aws --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "s3://bench/aws$1/blob" "$W/down.bin"; }
 
-for ((run = 1; run <= RUNS; run++)); do
-	say "run $run of $RUNS"
+for ((run = BENCH_FIRST_RUN; run <= RUNS; run++)); do
+	BENCH_RUN=$run
+	say "$(round_name)"
 	timed "$W/skiff-push" skiff_push "$run" --compression none
 	timed "$W/aws-up" aws_up "$run"
 	timed "$W/skiff-pushz" skiff_push "$run"
@@ -142,7 +144,7 @@ record repush_blob_puts "$repush_puts"
 record repush_bytes "$repush_bytes"
 
 size_mib=$(awk -v b="$BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
-echo "S3 transport, radosgw on 127.0.0.1, $size_mib MiB layer, median of $RUNS runs ($(nproc) cores)"
+echo "S3 transport, radosgw on 127.0.0.1, $size_mib MiB layer, median of $RUNS runs$(warmup_note) ($(nproc) cores)"
 echo
 echo "| measurement | skiff | aws s3 cp | skiff / aws | target |"
 echo "|---|---|---|---|---|"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of tests/bench/registry.sh for `make check-slow`: the benchmark
-# runs with 32 MiB images, once, in well under a minute, and every
+# runs with 32 MiB images, once after a warm-up round, in about a minute, and every
 # measurement comes out as a number.  The table is printed as TAP
 # diagnostics.  Timing targets are NOT asserted here; the two that are not
 # timings are: a second push uploads no layer bytes, and a pull through a
@@ -26,7 +26,7 @@ for f in pull.one pull.three pull.onez push.one push.three; do
 	CPU_KEYS+=("$f.skiff.cpu.s" "$f.skopeo.cpu.s" "$f.skiff.registry_cpu.s" "$f.skopeo.registry_cpu.s")
 done
 
-plan $((8 + ${#KEYS[@]} + ${#CPU_KEYS[@]}))
+plan $((11 + ${#KEYS[@]} + ${#CPU_KEYS[@]}))
 start=$(date +%s)
 run env SKIFF="$SKIFF" SK_BENCH_TMPDIR="$TMP" SK_BENCH_TSV="$TSV" SK_BENCH_MIB=32 SK_BENCH_RUNS=1 "$BENCH"
 elapsed=$(($(date +%s) - start))
@@ -42,6 +42,10 @@ like "$OUT" '\| push, single layer, skiff --compression none \(both send the unc
 	"the table has the uncompressed single-layer push row"
 like "$OUT" '- push\.one: push\.one\.skiff: [0-9.]+ ; push\.one\.skopeo: [0-9.]+ ; push\.one\.none: [0-9.]+' \
 	"every run's time is listed"
+like "$OUT" 'median of 1, after 1 warm-up round' "the heading counts the warm-up round"
+run env SKIFF="$SKIFF" SK_BENCH_TMPDIR="$TMP" SK_BENCH_WARMUP=some "$BENCH"
+is "$RC" 2 "an invalid SK_BENCH_WARMUP exits 2"
+like "$ERR" 'SK_BENCH_WARMUP must be a number of rounds' "and says why"
 for key in "${KEYS[@]}"; do
 	is_number "$key"
 done
