@@ -25,11 +25,12 @@ cpu_of() {
 BENCH_SERVER_PIDS=
 
 # Warm-up: the first SK_BENCH_WARMUP rounds (default 1) of a benchmark's
-# loop run every command without recording it.  On this VM the first runs
-# after the benchmark starts are the slowest for every tool (pages the
-# guest has not touched yet cost the host a fault each), and a median of
-# few runs should not depend on which tool ran first.  A loop runs
-# `for ((run = BENCH_FIRST_RUN; run <= RUNS; run++))` and sets BENCH_RUN.
+# loop run every command without recording it.  On the 2-core VMs here the
+# first runs of a benchmark were the slowest for every tool (skiff's and
+# skopeo's pulls got faster run after run, most likely as the guest's
+# memory warmed up), and a median of few runs should not measure that.
+# A loop runs `for ((run = BENCH_FIRST_RUN; run <= RUNS; run++))` and sets
+# BENCH_RUN.
 BENCH_WARMUP=${SK_BENCH_WARMUP:-1}
 [[ $BENCH_WARMUP =~ ^[0-9]+$ ]] || die "SK_BENCH_WARMUP must be a number of rounds"
 BENCH_FIRST_RUN=$((1 - BENCH_WARMUP))
@@ -53,19 +54,12 @@ warmup_note() {
 # time (user + system) it used to FILE.cpu and, with $BENCH_SERVER_PIDS,
 # the CPU time those servers used meanwhile to FILE.srv (client and
 # servers share the 2 cores: the sum over 2 bounds the wall time).  In a
-# warm-up round (BENCH_RUN < 1) it only runs CMD.  A failing CMD stops the
-# benchmark with its error.
+# warm-up round (BENCH_RUN < 1) it records nothing.  A failing CMD stops
+# the benchmark with its error.
 timed() {
 	local file=$1 start end before= after TIMEFORMAT='%3U %3S'
 	shift
 	sync
-	if [ "$BENCH_RUN" -lt 1 ]; then
-		"$@" >/dev/null 2>"$W/last.err" || {
-			cat "$W/last.err" >&2
-			die "'$*' failed (warm-up)"
-		}
-		return 0
-	fi
 	# shellcheck disable=SC2086 # a list of PIDs
 	[ -n "$BENCH_SERVER_PIDS" ] && before=$(cpu_of $BENCH_SERVER_PIDS)
 	start=$(now_ns)
@@ -74,6 +68,7 @@ timed() {
 		die "'$*' failed"
 	}
 	end=$(now_ns)
+	[ "$BENCH_RUN" -ge 1 ] || return 0 # a warm-up round records nothing
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f\n", (e - s) / 1e9 }' >>"$file"
 	awk '{ printf "%.2f\n", $1 + $2 }' "$W/last.time" >>"$file.cpu"
 	if [ -n "$before" ]; then
